@@ -1,0 +1,50 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, bottom up: C shims (CGit2, CSSH2) → one safe wrapper per C library (Git; SSH comes with
+// the deploy agent; SQLite is wrapped by GRDB) → the domain (Specs, ControlRepository) → the thin
+// `devsys` executable. `devsys-bench` measures the domain against the tools users would use instead.
+let package = Package(
+    name: "devsys",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "devsys", targets: ["devsys"]),
+        .executable(name: "devsys-bench", targets: ["devsys-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The control-repository template and the git hooks live at the top level, where users
+        // read them; this target ships them as resources of the binary.
+        .target(
+            name: "DevsysResources",
+            path: ".",
+            sources: ["Sources/DevsysResources"],
+            resources: [.copy("repo-template"), .copy("hooks")]
+        ),
+        .target(name: "ControlRepository", dependencies: ["Git", "Specs", "DevsysResources"]),
+        .executableTarget(
+            name: "devsys",
+            dependencies: ["ControlRepository", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs"]),
+        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
+        .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
+        .testTarget(name: "CLITests", dependencies: ["devsys"]),
+    ]
+)

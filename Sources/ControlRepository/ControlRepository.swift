@@ -1,0 +1,81 @@
+import Foundation
+import Git
+import Specs
+
+/// A git repository that devsys manages: devsys.yaml, `specs/<id>/`, `monitoring/`, the app, and
+/// the refs of DESIGN §2. Bare or with a work tree.
+public struct ControlRepository {
+    /// The top-level configuration file.
+    public static let configPath = "devsys.yaml"
+    /// The trunk when devsys.yaml names none.
+    public static let defaultTrunk = "main"
+
+    public let repository: Repository
+
+    public init(_ repository: Repository) {
+        self.repository = repository
+    }
+
+    /// Opens the repository at `path`, or the one around the working directory when `path` is nil.
+    /// - Throws: `ControlRepositoryError.notARepository` naming the folder.
+    public static func open(_ path: String?) throws -> ControlRepository {
+        let start = path ?? FileManager.default.currentDirectoryPath
+        do {
+            return ControlRepository(path == nil ? try Repository.discover(from: start) : try Repository.open(at: start))
+        } catch {
+            throw ControlRepositoryError.notARepository(start, underlying: "\(error)")
+        }
+    }
+
+    /// The trunk branch named by devsys.yaml on `commit` (default `main`). An unreadable
+    /// devsys.yaml falls back to the default; validation reports what is wrong with it.
+    public func trunk(at commit: ObjectID) -> String {
+        guard let data = try? repository.file(at: Self.configPath, in: commit) else { return Self.defaultTrunk }
+        return ProjectConfig.parse(data, path: Self.configPath).config?.trunk ?? Self.defaultTrunk
+    }
+
+    /// The commit the trunk points at, found through `refs/heads/main` (or HEAD's branch) and the
+    /// `trunk:` it names.
+    /// - Throws: `ControlRepositoryError.noTrunk` when neither resolves.
+    public func trunkCommit() throws -> (branch: String, commit: ObjectID) {
+        let candidates = ["refs/heads/\(Self.defaultTrunk)", "HEAD"]
+        for candidate in candidates {
+            guard let commit = try? repository.resolve(candidate) else { continue }
+            let branch = trunk(at: commit)
+            if let trunkCommit = try repository.reference(named: "refs/heads/\(branch)") {
+                return (branch, trunkCommit)
+            }
+        }
+        throw ControlRepositoryError.noTrunk(repository.gitDirectory.path)
+    }
+}
+
+/// What can go wrong finding or reading a control repository.
+public enum ControlRepositoryError: Error, CustomStringConvertible {
+    case notARepository(String, underlying: String)
+    case noTrunk(String)
+    case badRevisionRange(String)
+    case unknownRevision(String, underlying: String)
+    case notInTree(String)
+    case templateMissing(String)
+    case destinationNotEmpty(String)
+
+    public var description: String {
+        switch self {
+        case .notARepository(let path, let underlying):
+            "\(path) is not a git repository (\(underlying)); pass --repo DIR or run 'devsys init DIR' to create one"
+        case .noTrunk(let path):
+            "\(path): no trunk branch found (refs/heads/main, or the trunk named in devsys.yaml); commit devsys.yaml to main first"
+        case .badRevisionRange(let text):
+            "'\(text)' is not a revision range; use OLD..NEW (e.g. main~3..main) or a single revision"
+        case .unknownRevision(let revision, let underlying):
+            "unknown revision '\(revision)': \(underlying)"
+        case .notInTree(let path):
+            "\(path) is not inside the repository's work tree; pass spec folders or task.yaml files under specs/"
+        case .templateMissing(let path):
+            "the repository template is missing at \(path); reinstall devsys"
+        case .destinationNotEmpty(let path):
+            "\(path) already exists and is not empty; choose a new folder"
+        }
+    }
+}

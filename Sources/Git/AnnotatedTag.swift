@@ -1,0 +1,13 @@
+/// An annotated tag object, found through its `refs/tags/` reference.
+public struct AnnotatedTag: Sendable, Hashable {
+    /// The short name, e.g. `deploy/prod/0001`.
+    public var name: String
+    /// The tag object's own id.
+    public var id: ObjectID
+    /// The tagged object (usually a commit).
+    public var target: ObjectID
+    /// Nil for the rare tag written without a tagger.
+    public var tagger: Signature?
+    /// The message, exactly as stored.
+    public var message: String
+}

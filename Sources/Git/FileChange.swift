@@ -1,0 +1,10 @@
+import Foundation
+
+/// What to do with one path when writing a commit without a work tree.
+public enum FileChange: Sendable, Hashable {
+    /// Create or replace the file. `mode` is `.regular`, `.executable` or `.symlink` (the data is
+    /// then the link target); other modes are refused.
+    case write(Data, mode: FileMode = .regular)
+    /// Remove the file; throws `.notFound` when the base tree has no such path.
+    case delete
+}

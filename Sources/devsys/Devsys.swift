@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+
+/// The `devsys` command: a list of subcommands, each in its own file as `extension Devsys`.
+@main
+struct Devsys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devsys",
+        abstract: "A git-native GitOps controller for agent-driven delivery.",
+        discussion: """
+            Commit a task spec (specs/<id>/task.yaml) to a control repository; devsys drives it
+            through coding, testing, review and deployment, and records every result in git.
+
+            Start here:
+              devsys init blog            create a control repository with an example spec
+              cd blog && devsys validate  check every spec on the trunk
+
+            Exit status: 0 ok, 1 failed (e.g. invalid specs), 2 usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [Init.self, Validate.self, Hooks.self]
+    )
+
+    /// Exit status for bad usage; the contract says 2 (swift-argument-parser would use 64).
+    static let usageExitCode: Int32 = 2
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(usageExitCode)
+            }
+            exit(withError: error)
+        }
+    }
+}

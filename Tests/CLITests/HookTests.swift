@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// The hooks from the user's side: pushes with the git CLI into a bare repository made by
+/// `devsys init --bare`, and commits in a work tree.
+@Suite struct HookTests {
+    /// A bare control repository and a clone of it.
+    struct Remote {
+        let scratch: Scratch
+        var bare: URL { scratch.url.appendingPathComponent("blog.git") }
+        var clone: URL { scratch.url.appendingPathComponent("blog") }
+
+        init() throws {
+            scratch = try Scratch()
+            #expect(try devsys("init", "--bare", scratch.path("blog.git")).status == 0)
+            try git("clone", "-q", scratch.path("blog.git"), scratch.path("blog"), in: scratch.url)
+        }
+
+        func commit(_ message: String) throws {
+            try git("add", "-A", in: clone)
+            try git("commit", "-q", "--no-verify", "-m", message, in: clone)
+        }
+    }
+
+    @Test func pushOfAnInvalidSpecIsRefusedWithTheValidatorsMessage() throws {
+        let remote = try Remote()
+        try remote.scratch.write("blog/specs/002-login/task.yaml", validSpec(id: "002-login") + "\ntitel: typo\n")
+        try remote.commit("Add a login task")
+        let push = try gitResult("push", "origin", "main", in: remote.clone)
+        #expect(push.status != 0)
+        #expect(push.stderr.contains("remote: specs/002-login/task.yaml:10:1: error:"), "\(push.stderr)")
+        #expect(push.stderr.contains("did you mean 'title'"))
+        #expect(push.stderr.contains("pre-receive hook declined"))
+        #expect(try git("rev-list", "--count", "main", in: remote.bare) == "1\n", "main did not move")
+    }
+
+    @Test func pushOfAValidSpecIsAccepted() throws {
+        let remote = try Remote()
+        try remote.scratch.write("blog/specs/002-login/task.yaml", validSpec(id: "002-login"))
+        try remote.commit("Add a login task")
+        let push = try gitResult("push", "origin", "main", in: remote.clone)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(try git("rev-parse", "main", in: remote.bare) == git("rev-parse", "main", in: remote.clone))
+    }
+
+    @Test func pushThatDeletesASpecIsAccepted() throws {
+        let remote = try Remote()
+        try git("rm", "-q", "-r", "specs/001-about-page", in: remote.clone)
+        try git("commit", "-q", "-m", "Drop the about page", in: remote.clone)
+        let push = try gitResult("push", "origin", "main", in: remote.clone)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(try git("ls-tree", "-r", "--name-only", "main", "specs", in: remote.bare).isEmpty)
+    }
+
+    @Test func invalidSpecsOnOtherBranchesAreNotTheTrunksBusiness() throws {
+        let remote = try Remote()
+        try git("checkout", "-q", "-b", "draft", in: remote.clone)
+        try remote.scratch.write("blog/specs/002-login/task.yaml", "id: 002-login\n")
+        try remote.commit("Work in progress")
+        let push = try gitResult("push", "origin", "draft", in: remote.clone)
+        #expect(push.status == 0, "\(push.stderr)")
+    }
+
+    @Test func preCommitRefusesAnInvalidStagedSpec() throws {
+        let scratch = try Scratch()
+        #expect(try devsys("init", scratch.path("blog")).status == 0)
+        let blog = scratch.url.appendingPathComponent("blog")
+        try scratch.write("blog/specs/002-login/task.yaml", validSpec(id: "002-login", app: "shop"))
+        try git("add", "specs", in: blog)
+        let commit = try gitResult("commit", "-m", "Add login", in: blog)
+        #expect(commit.status != 0)
+        #expect(commit.stdout.contains("specs/002-login/task.yaml:4:6: error:"), "\(commit.stdout)\(commit.stderr)")
+        #expect(commit.stdout.contains("shop"))
+        #expect(try git("rev-list", "--count", "HEAD", in: blog) == "1\n")
+
+        try scratch.write("blog/specs/002-login/task.yaml", validSpec(id: "002-login"))
+        try git("add", "specs", in: blog)
+        let fixed = try gitResult("commit", "-q", "-m", "Add login", in: blog)
+        #expect(fixed.status == 0, "\(fixed.stdout)\(fixed.stderr)")
+    }
+}

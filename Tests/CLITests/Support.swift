@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// What a finished command printed and how it exited.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// A scratch folder removed when the test ends.
+final class Scratch {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
+
+    /// Writes `text` to `relative`, creating folders.
+    func write(_ relative: String, _ text: String) throws {
+        let file = url.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: file)
+    }
+}
+
+/// The devsys binary built next to this test bundle.
+let devsysBinary: String = {
+    let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var folder = URL(fileURLWithPath: bundle).deletingLastPathComponent()
+    if folder.lastPathComponent == "MacOS" { folder = folder.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+    return folder.appendingPathComponent("devsys").path
+}()
+
+/// git and devsys see a fixed identity and no user or system configuration.
+let commandEnvironment: [String: String] = {
+    var environment = ProcessInfo.processInfo.environment
+    for key in environment.keys where key.hasPrefix("GIT_") { environment[key] = nil }
+    environment["GIT_AUTHOR_NAME"] = "Ada Tester"
+    environment["GIT_AUTHOR_EMAIL"] = "ada@example.com"
+    environment["GIT_COMMITTER_NAME"] = "Ada Tester"
+    environment["GIT_COMMITTER_EMAIL"] = "ada@example.com"
+    environment["GIT_CONFIG_NOSYSTEM"] = "1"
+    environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
+    environment["GIT_TERMINAL_PROMPT"] = "0"
+    return environment
+}()
+
+/// Runs `executable` with `arguments` in `directory` and waits for it.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, input: String? = nil) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = commandEnvironment
+    if let directory { process.currentDirectoryURL = directory }
+    let stdout = Pipe()
+    let stderr = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
+    nonisolated(unsafe) var errorData = Data()
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) { errorData = stderr.fileHandleForReading.readDataToEndOfFile() }
+    let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outputData, as: UTF8.self),
+        stderr: String(decoding: errorData, as: UTF8.self)
+    )
+}
+
+/// Runs devsys.
+@discardableResult
+func devsys(_ arguments: String..., in directory: URL? = nil) throws -> CommandResult {
+    try run(devsysBinary, arguments, in: directory)
+}
+
+/// Runs git and requires it to succeed; returns its stdout.
+@discardableResult
+func git(_ arguments: String..., in directory: URL) throws -> String {
+    let result = try run("/usr/bin/git", arguments, in: directory)
+    try #require(result.status == 0, "git \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+    return result.stdout
+}
+
+/// Runs git and returns the whole result, for commands expected to fail.
+func gitResult(_ arguments: String..., in directory: URL) throws -> CommandResult {
+    try run("/usr/bin/git", arguments, in: directory)
+}
+
+/// A valid task spec for `id`.
+func validSpec(id: String, app: String = "blog") -> String {
+    """
+    id: \(id)
+    title: Task \(id)
+    kind: feature
+    app: \(app)
+    story: As a reader I want \(id) so that the test has something to check.
+    acceptance:
+      - name: unit tests
+        run: php tests/run.php
+    expected_artifacts: [app/\(id).php]
+    """
+}
