@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,6 +29,7 @@ let package = Package(
         ),
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The control-repository template and the git hooks live at the top level, where users
         // read them; this target ships them as resources of the binary.
         .target(
@@ -41,9 +43,10 @@ let package = Package(
             name: "devsys",
             dependencies: ["ControlRepository", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs"]),
+        .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs", "Store"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
         .testTarget(name: "CLITests", dependencies: ["devsys"]),
     ]

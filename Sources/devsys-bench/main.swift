@@ -7,6 +7,7 @@ import Foundation
 let allBenchmarks: [any Benchmark] = [
     SpecValidationBenchmark(),
     CommitBenchmark(),
+    QueueBenchmark(),
 ]
 
 var runs = 5

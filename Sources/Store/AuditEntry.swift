@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+
+/// One line of the audit log: who did (or was refused) what, on what, when (DESIGN §6).
+/// The log is append-only; the database refuses to change or delete an entry.
+public struct AuditEntry: Codable, Sendable, Equatable {
+    public var id: Int64
+    /// The token's name, or `cli` / `anonymous`.
+    public var actor: String
+    public var role: String
+    /// What was asked, e.g. `deploy`, `token.create`.
+    public var action: String
+    /// What it was asked on, e.g. a task id or `env/production`.
+    public var target: String
+    /// `ok`, `denied`, `failed: …`.
+    public var outcome: String
+    public var at: Date
+
+    init(row: Row) {
+        id = row["id"]
+        actor = row["actor"]
+        role = row["role"]
+        action = row["action"]
+        target = row["target"]
+        outcome = row["outcome"]
+        at = Date(storeMilliseconds: row["at"])
+    }
+}
+
+extension Store {
+    /// Appends an entry to the audit log.
+    @discardableResult
+    public func appendAudit(
+        actor: String,
+        role: String,
+        action: String,
+        target: String,
+        outcome: String,
+        at date: Date = .now
+    ) throws -> AuditEntry {
+        try write("append to the audit log") { db in
+            try Transaction(db: db, store: self).appendAudit(
+                actor: actor,
+                role: role,
+                action: action,
+                target: target,
+                outcome: outcome,
+                at: date
+            )
+        }
+    }
+
+    /// A page of the audit log, newest first, as `GET /api/v1/audit` and `devsys audit` show it.
+    public func audit(limit: Int = 100, offset: Int = 0) throws -> [AuditEntry] {
+        try read("read the audit log") { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ? OFFSET ?"),
+                arguments: [limit, offset]
+            ).map(AuditEntry.init(row:))
+        }
+    }
+}
+
+extension Store.Transaction {
+    @discardableResult
+    public func appendAudit(
+        actor: String,
+        role: String,
+        action: String,
+        target: String,
+        outcome: String,
+        at date: Date = .now
+    ) throws -> AuditEntry {
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: "INSERT INTO audit (actor, role, action, target, outcome, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *"
+            ),
+            arguments: [actor, role, action, target, outcome, date.storeMilliseconds]
+        )
+        guard let row else { throw DatabaseError(message: "the audit insert returned no row") }
+        return AuditEntry(row: row)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Store
+import Testing
+
+@Suite("Opening the state database")
+struct OpeningTests {
+    @Test("a new file is created with its folder, migrated, and in WAL mode as the sqlite3 CLI sees it")
+    func newFileIsMigratedInWALMode() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let store = try Store(path: folder.databaseURL)
+
+        #expect(FileManager.default.fileExists(atPath: folder.databaseURL.path))
+        #expect(try sqlite3(folder.databaseURL, "PRAGMA journal_mode;").output == "wal")
+        #expect(try sqlite3(folder.databaseURL, "SELECT identifier FROM grdb_migrations;").output == "v1")
+        let tables = try sqlite3(folder.databaseURL, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;").output
+        for table in ["audit", "event", "job", "metadata", "task"] {
+            #expect(tables.split(separator: "\n").contains(Substring(table)))
+        }
+        #expect(try store.tasks().isEmpty)
+    }
+
+    @Test("reopening an existing file keeps its tasks, jobs, events and metadata, and migrates nothing again")
+    func reopeningKeepsData() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        do {
+            let store = try Store(path: folder.databaseURL)
+            try store.upsertTask(sampleTask("42"))
+            try store.enqueue(key("42"), payload: Data(#"{"prompt":"x"}"#.utf8), maxAttempts: 3, notBefore: t0, now: t0)
+            try store.setValue("abc123", forKey: "trunk")
+            try store.close()
+        }
+        let reopened = try Store(path: folder.databaseURL)
+        #expect(try reopened.task(id: "42") == sampleTask("42"))
+        let job = try #require(try reopened.job(key: key("42")))
+        #expect(job.payload == Data(#"{"prompt":"x"}"#.utf8))
+        #expect(job.state == .pending)
+        #expect(job.notBefore == t0)
+        #expect(try reopened.value(forKey: "trunk") == "abc123")
+        #expect(try reopened.events(taskID: "42").map(\.kind) == ["task.created"])
+        #expect(try sqlite3(folder.databaseURL, "SELECT count(*) FROM grdb_migrations;").output == "1")
+    }
+
+    @Test("a file of garbage is refused with an error naming the file and saying how to recover")
+    func corruptFileIsRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.url.appendingPathComponent("devsys.sqlite")
+        try Data(String(repeating: "this is not a database\n", count: 400).utf8).write(to: path)
+
+        let error = try #require(throws: StoreError.self) { try Store(path: path) }
+        guard case .cannotOpen(let reportedPath, let reason) = error else {
+            Issue.record("expected cannotOpen, got \(error)")
+            return
+        }
+        #expect(reportedPath == path.path)
+        #expect(reason.contains("not a SQLite database or is damaged"))
+        #expect(error.description.contains(path.path))
+        #expect(error.description.contains("devsys reindex"))
+        // Refusing did not touch the file.
+        #expect(try String(contentsOf: path, encoding: .utf8).hasPrefix("this is not a database"))
+    }
+
+    @Test("another application's SQLite file is refused, not migrated")
+    func foreignDatabaseIsRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let path = folder.url.appendingPathComponent("notes.sqlite")
+        #expect(try sqlite3(path, "CREATE TABLE notes (body TEXT);").status == 0)
+
+        let error = try #require(throws: StoreError.self) { try Store(path: path) }
+        #expect(error.description.contains(path.path))
+        #expect(error.description.contains("another application"))
+        #expect(try sqlite3(path, "SELECT name FROM sqlite_master;").output == "notes")
+    }
+
+    @Test("a file migrated by a newer devsys is refused, naming the unknown migration")
+    func newerSchemaIsRefused() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try Store(path: folder.databaseURL).close()
+        #expect(try sqlite3(folder.databaseURL, "INSERT INTO grdb_migrations VALUES ('v99');").status == 0)
+
+        #expect(throws: StoreError.schemaTooNew(path: folder.databaseURL.path, unknownMigrations: ["v99"])) {
+            try Store(path: folder.databaseURL)
+        }
+    }
+
+    @Test("a folder in place of the file is refused with a clear error")
+    func folderInPlaceOfFile() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try FileManager.default.createDirectory(at: folder.databaseURL, withIntermediateDirectories: true)
+        let error = try #require(throws: StoreError.self) { try Store(path: folder.databaseURL) }
+        #expect(error.description.contains(folder.databaseURL.path))
+    }
+}
+
+@Suite("Sharing the file with other processes")
+struct LockingTests {
+    @Test("a write waits for another process's transaction; past the busy timeout it fails naming the file")
+    func writeWaitsForOtherProcess() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let patient = try Store(path: folder.databaseURL, busyTimeout: 10)
+        let hasty = try Store(path: folder.databaseURL, busyTimeout: 0.05)
+
+        // Another process (the sqlite3 CLI) takes the write lock and holds it for two seconds.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [folder.databaseURL.path, "BEGIN IMMEDIATE;", ".shell sleep 2", "COMMIT;"]
+        try holder.run()
+        defer { holder.waitUntilExit() }
+
+        // Until the lock is taken, the hasty store's writes still go through; then they fail.
+        var refusal: StoreError?
+        let deadline = Date().addingTimeInterval(5)
+        while refusal == nil && Date() < deadline {
+            do {
+                try hasty.setValue("x", forKey: "probe")
+            } catch let error as StoreError {
+                refusal = error
+            }
+        }
+        let error = try #require(refusal)
+        guard case .database(let path, let operation, let message) = error else {
+            Issue.record("expected a database error, got \(error)")
+            return
+        }
+        #expect(path == folder.databaseURL.path)
+        #expect(operation == "store probe")
+        #expect(message.contains("locked"))
+
+        // The patient store waits for the other process's commit, then writes.
+        let started = Date()
+        try patient.setValue("y", forKey: "probe")
+        #expect(Date().timeIntervalSince(started) > 0.2)
+        #expect(try hasty.value(forKey: "probe") == "y")
+    }
+}
