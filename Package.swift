@@ -30,14 +30,10 @@ let package = Package(
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        // The control-repository template and the git hooks live at the top level, where users
-        // read them; this target ships them as resources of the binary.
-        .target(
-            name: "DevsysResources",
-            path: ".",
-            sources: ["Sources/DevsysResources"],
-            resources: [.copy("repo-template"), .copy("hooks")]
-        ),
+        .target(name: "Agents", dependencies: ["Git", "Specs"]),
+        // What `devsys init` commits and the git hooks it installs, shipped as resources of the
+        // binary. The top-level `repo-template` and `hooks` are links to these folders.
+        .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks")]),
         .target(name: "ControlRepository", dependencies: ["Git", "Specs", "DevsysResources"]),
         .executableTarget(
             name: "devsys",
@@ -47,6 +43,7 @@ let package = Package(
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
         .testTarget(name: "CLITests", dependencies: ["devsys"]),
     ]

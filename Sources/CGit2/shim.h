@@ -4,6 +4,7 @@
 #include <git2.h>
 #include <git2/sys/repository.h>
 #include <git2/sys/commit.h>
+#include <git2/sys/odb_backend.h>
 
 // git_libgit2_opts is variadic, which Swift cannot call: one fixed-signature wrapper per use.
 static inline int devsys_git_opts_set_int(int option, int value) {

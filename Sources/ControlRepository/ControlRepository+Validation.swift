@@ -35,7 +35,7 @@ extension ControlRepository {
     }
 
     private func validate(changes: [TreeChange], in source: GitTreeSpecSource) throws -> ValidationReport {
-        let configChanged = changes.contains { $0.path == Self.configPath || $0.path == MonitoringChecksFile.path }
+        let configChanged = changes.contains { $0.path == Self.configPath || $0.path == Self.checksPath }
         if configChanged {
             return try Self.validate(source, folders: nil, configChanged: true)
         }
@@ -66,8 +66,8 @@ extension ControlRepository {
     static func validate(_ source: some SpecSource, folders: Set<String>?, configChanged: Bool) throws -> ValidationReport {
         let validator = SpecTreeValidator(config: try source.configFile())
         var diagnostics = configChanged ? validator.configDiagnostics : []
-        if configChanged, let checks = try source.file(at: MonitoringChecksFile.path) {
-            diagnostics += MonitoringChecksFile.validate(checks, config: validator)
+        if configChanged, let checks = try source.file(at: checksPath) {
+            diagnostics += MonitoringChecks.parse(checks, path: checksPath, config: validator.config).diagnostics
         }
         let allNames = try source.specFolderNames()
         let checked = folders.map { wanted in allNames.filter(wanted.contains) } ?? allNames

@@ -7,6 +7,8 @@ import Specs
 public struct ControlRepository {
     /// The top-level configuration file.
     public static let configPath = "devsys.yaml"
+    /// The monitoring agent's checks.
+    public static let checksPath = "monitoring/checks.yaml"
     /// The trunk when devsys.yaml names none.
     public static let defaultTrunk = "main"
 

@@ -10,4 +10,13 @@ public struct AnnotatedTag: Sendable, Hashable {
     public var tagger: Signature?
     /// The message, exactly as stored.
     public var message: String
+
+    /// Makes a tag value by hand (for tests and fakes); read real ones with `Repository.annotatedTag(named:)`.
+    public init(name: String, id: ObjectID, target: ObjectID, tagger: Signature?, message: String) {
+        self.name = name
+        self.id = id
+        self.target = target
+        self.tagger = tagger
+        self.message = message
+    }
 }

@@ -14,6 +14,25 @@ public struct Commit: Sendable, Hashable {
     /// The first paragraph of the message on one line, as `git log --format=%s` shows it.
     public var summary: String
 
+    /// Makes a commit value by hand (for tests and fakes); read real ones with `Repository.commit(_:)`.
+    public init(
+        id: ObjectID,
+        tree: ObjectID,
+        parents: [ObjectID],
+        author: Signature,
+        committer: Signature,
+        message: String,
+        summary: String
+    ) {
+        self.id = id
+        self.tree = tree
+        self.parents = parents
+        self.author = author
+        self.committer = committer
+        self.message = message
+        self.summary = summary
+    }
+
     init(_ commit: OpaquePointer) {
         id = ObjectID(git_commit_id(commit))
         tree = ObjectID(git_commit_tree_id(commit))

@@ -5,6 +5,7 @@ public enum FileChange: Sendable, Hashable {
     /// Create or replace the file. `mode` is `.regular`, `.executable` or `.symlink` (the data is
     /// then the link target); other modes are refused.
     case write(Data, mode: FileMode = .regular)
-    /// Remove the file; throws `.notFound` when the base tree has no such path.
+    /// Remove the file (or, for a folder's path, the whole folder); the commit throws `.notFound`
+    /// when the base tree has no such path. A folder left empty disappears, as git keeps none.
     case delete
 }

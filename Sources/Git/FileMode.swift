@@ -15,7 +15,8 @@ public enum FileMode: Sendable, Hashable {
 
     init?(_ mode: git_filemode_t) {
         switch mode {
-        case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_GROUP_WRITABLE: self = .regular
+        // 100664 (group-writable) comes from old git versions and reads as a regular file.
+        case GIT_FILEMODE_BLOB, git_filemode_t(rawValue: 0o100664): self = .regular
         case GIT_FILEMODE_BLOB_EXECUTABLE: self = .executable
         case GIT_FILEMODE_LINK: self = .symlink
         case GIT_FILEMODE_TREE: self = .directory

@@ -19,13 +19,27 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible, Comparable 
     /// Parses a full 40-character hex id (either case); nil for anything else.
     /// Use `Repository.resolve(_:)` for short ids and other revisions.
     public init?(hex: String) {
-        guard hex.utf8.count == 40 else { return nil }
-        var oid = git_oid()
-        guard git_oid_fromstrn(&oid, hex, 40) == 0 else {
-            git_error_clear()
-            return nil
+        // Parsed here rather than by libgit2, which needs its per-thread state set up first.
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        for character in hex.utf8 {
+            let digit: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = character - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = character - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            guard count < 40 else { return nil }
+            switch count {
+            case 0..<16: words.0 = words.0 << 4 | UInt64(digit)
+            case 16..<32: words.1 = words.1 << 4 | UInt64(digit)
+            default: words.2 = words.2 << 4 | UInt64(digit)
+            }
+            count += 1
         }
-        self.init(oid)
+        guard count == 40 else { return nil }
+        self.init(high: words.0, middle: words.1, low: UInt32(words.2))
     }
 
     init(_ oid: git_oid) {
@@ -54,13 +68,21 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible, Comparable 
         return oid
     }
 
+    /// Appends the 20 raw bytes, as trees store ids.
+    func appendRawBytes(to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: high.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: middle.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: low.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
     /// The 40-character lowercase hex form.
     public var hex: String {
-        var oid = self.oid
+        let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 40) { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                _ = git_oid_fmt(chars.baseAddress, &oid)
+            for (offset, word) in [(0, high), (16, middle)] {
+                for index in 0..<16 { buffer[offset + index] = digits[Int(word >> (60 - 4 * UInt64(index)) & 0xF)] }
             }
+            for index in 0..<8 { buffer[32 + index] = digits[Int(low >> (28 - 4 * UInt32(index)) & 0xF)] }
             return 40
         }
     }

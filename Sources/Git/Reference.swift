@@ -5,6 +5,7 @@ public struct Reference: Sendable, Hashable {
     /// The object the ref names directly (symbolic refs are resolved; annotated tags are not peeled).
     public var target: ObjectID
 
+    /// Makes a value by hand (for tests and fakes).
     public init(name: String, target: ObjectID) {
         self.name = name
         self.target = target

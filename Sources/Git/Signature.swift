@@ -25,6 +25,15 @@ public struct Signature: Sendable, Hashable {
     /// Makes a libgit2 signature for the duration of `body`, stamped with the local time zone.
     /// Throws `GitError` when the name or email is refused (empty, or contains `<`, `>`).
     func withGitSignature<T>(_ body: (UnsafePointer<git_signature>) throws -> T) throws -> T {
+        LibGit2.initialize()
+        // libgit2 checks angle brackets but would write a newline or NUL into the object header.
+        if (name + email).contains(where: { $0 == "\n" || $0 == "\0" }) {
+            throw GitError(
+                code: GIT_EINVALID.rawValue,
+                message: "signature name and email cannot contain newlines or NUL bytes: \(name.debugDescription) <\(email.debugDescription)>",
+                function: "git_signature_new"
+            )
+        }
         let seconds = git_time_t(time.timeIntervalSince1970.rounded(.down))
         let offsetMinutes = Int32(TimeZone.current.secondsFromGMT(for: time) / 60)
         var signature: UnsafeMutablePointer<git_signature>?
@@ -32,5 +41,20 @@ public struct Signature: Sendable, Hashable {
         defer { git_signature_free(signature) }
         guard let signature else { throw GitError(code: -1, message: "no signature returned", function: "git_signature_new") }
         return try body(signature)
+    }
+
+    /// `Name <email> 1700000000 +0100`, as commit and tag headers hold it (name and email trimmed
+    /// and checked by libgit2). Throws `GitError` when they are refused.
+    func gitHeaderValue() throws -> String {
+        try withGitSignature { signature in
+            let value = signature.pointee
+            let name = value.name.map { String(cString: $0) } ?? ""
+            let email = value.email.map { String(cString: $0) } ?? ""
+            let offset = abs(Int(value.when.offset))
+            let sign = value.when.offset < 0 ? "-" : "+"
+            let hours = offset / 60 < 10 ? "0\(offset / 60)" : "\(offset / 60)"
+            let minutes = offset % 60 < 10 ? "0\(offset % 60)" : "\(offset % 60)"
+            return "\(name) <\(email)> \(value.when.time) \(sign)\(hours)\(minutes)"
+        }
     }
 }

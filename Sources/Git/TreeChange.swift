@@ -13,6 +13,7 @@ public struct TreeChange: Sendable, Hashable {
     /// The blob after; nil when deleted.
     public var newID: ObjectID?
 
+    /// Makes a value by hand (for tests and fakes).
     public init(path: String, status: Status, oldID: ObjectID?, newID: ObjectID?) {
         self.path = path
         self.status = status

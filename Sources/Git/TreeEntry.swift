@@ -5,6 +5,7 @@ public struct TreeEntry: Sendable, Hashable {
     public var id: ObjectID
     public var mode: FileMode
 
+    /// Makes a value by hand (for tests and fakes).
     public init(path: String, id: ObjectID, mode: FileMode) {
         self.path = path
         self.id = id

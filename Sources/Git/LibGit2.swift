@@ -1,0 +1,18 @@
+import CGit2
+
+/// Process-wide libgit2 set-up, done once before the first repository is opened.
+enum LibGit2 {
+    private static let initialized: Void = {
+        git_libgit2_init()
+        // Strict object creation makes libgit2 re-read every object a new tree, commit or ref
+        // points to — objects devsys has usually just written itself, which made up a quarter of
+        // a commit's cost. The checks that matter for ids coming from callers are done where they
+        // enter: `updateReference` checks its target exists, `createCommit` that its parents are
+        // commits, and trees are only ever built from blobs and trees devsys wrote or read.
+        _ = devsys_git_opts_set_int(Int32(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION.rawValue), 0)
+    }()
+
+    static func initialize() {
+        _ = initialized
+    }
+}

@@ -1,0 +1,45 @@
+import CGit2
+import Foundation
+
+extension Repository {
+    /// Writes the files of `commit` into `directory` (created if missing), from the object database
+    /// alone, so it works on bare repositories. Regular files honour the umask like git; executable
+    /// bits and symlinks are kept; submodules become empty folders. Content is written raw (no
+    /// `.gitattributes` filters). Existing files at the same paths are replaced; others are left.
+    /// Throws `GitError` — `.notFound` for a missing commit, `.invalidPath` for a tree entry that
+    /// would escape the folder, `.other` with the system's message when a file cannot be written.
+    public func checkout(_ commit: ObjectID, into directory: URL) throws {
+        let root = try treeID(of: commit)
+        try FileSystem.makeDirectory(directory.path)
+        try checkoutTree(root, into: directory.path)
+    }
+
+    private func checkoutTree(_ id: ObjectID, into folder: String) throws {
+        try withTree(id) { tree in
+            for index in 0..<git_tree_entrycount(tree) {
+                guard let entry = git_tree_entry_byindex(tree, index) else { continue }
+                let name = String(cString: git_tree_entry_name(entry))
+                // Trees from a push are not trusted: one component, never '.', '..' or '.git'.
+                if name.contains("/") { throw GitError.invalidPath(name, "a tree entry name contains '/'", in: "Repository.checkout") }
+                _ = try RepositoryPath.validate(name, in: "Repository.checkout")
+                let path = folder + "/" + name
+                let entryID = ObjectID(git_tree_entry_id(entry))
+                switch FileMode(git_tree_entry_filemode(entry)) {
+                case .directory?:
+                    try FileSystem.makeDirectory(path)
+                    try checkoutTree(entryID, into: path)
+                case .submodule?:
+                    try FileSystem.makeDirectory(path)
+                case .regular?:
+                    try FileSystem.writeFile(path, contents: blob(entryID), executable: false)
+                case .executable?:
+                    try FileSystem.writeFile(path, contents: blob(entryID), executable: true)
+                case .symlink?:
+                    try FileSystem.makeSymlink(path, target: blob(entryID))
+                case nil:
+                    continue
+                }
+            }
+        }
+    }
+}
