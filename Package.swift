@@ -35,9 +35,10 @@ let package = Package(
         // binary. The top-level `repo-template` and `hooks` are links to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks")]),
         .target(name: "ControlRepository", dependencies: ["Git", "Specs", "DevsysResources"]),
+        .target(name: "Pipeline", dependencies: ["ControlRepository", "Store", "Agents"]),
         .executableTarget(
             name: "devsys",
-            dependencies: ["ControlRepository", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ControlRepository", "Pipeline", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs", "Store"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
@@ -45,6 +46,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "CLITests", dependencies: ["devsys"]),
     ]
 )

@@ -6,7 +6,7 @@ import Git
 /// one devsys binary by absolute path; they fall back to `devsys` on PATH when it has moved.
 public struct HookInstaller {
     /// The hooks devsys installs.
-    public static let hookNames = ["pre-receive", "pre-commit"]
+    public static let hookNames = ["pre-receive", "pre-commit", "post-receive"]
     /// Replaced by the binary's path in each installed hook.
     static let binaryPlaceholder = "@DEVSYS_BIN@"
     /// A line every devsys hook carries, so a reinstall knows it may overwrite the file.

@@ -24,13 +24,13 @@ extension Repository {
         try withCommit(commit) { ObjectID(git_commit_tree_id($0)) }
     }
 
-    /// The content of the file at `path` in `commit`; nil when the path does not exist there or
-    /// is not a file (a folder or a submodule). A symlink gives its target.
+    /// The content of the file at `path` in `commit` (a commit or a tree id); nil when the path
+    /// does not exist there or is not a file (a folder or a submodule). A symlink gives its target.
     /// Throws `GitError` — `.invalidPath` for a path that is not clean and relative, `.notFound`
     /// when the commit does not exist.
     public func file(at path: String, in commit: ObjectID) throws -> Data? {
         let path = try RepositoryPath.validate(path, in: "Repository.file(at:in:)")
-        let tree = try treeID(of: commit)
+        let tree = try rootTree(of: commit)
         guard let entry = try entry(at: path, inTree: tree) else { return nil }
         switch entry.mode {
         case .regular, .executable, .symlink: return try blob(entry.id)
@@ -55,6 +55,16 @@ extension Repository {
         }
     }
 
+    /// `id` itself when it names a tree, else the root tree of the commit it names; lets readers
+    /// take the staged tree (pre-commit) as well as commits.
+    func rootTree(of id: ObjectID) throws -> ObjectID {
+        var oid = id.oid
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        try check(git_odb_read_header(&size, &type, odb, &oid), "git_odb_read_header")
+        return type == GIT_OBJECT_TREE ? id : try treeID(of: id)
+    }
+
     /// The content of a blob. Throws `GitError` (`.notFound` when there is no such blob).
     public func blob(_ id: ObjectID) throws -> Data {
         var oid = id.oid
@@ -75,14 +85,14 @@ extension Repository {
         return size
     }
 
-    /// The entries of a commit's tree, sorted by path (byte order).
+    /// The entries of a commit's tree (or of a tree, given its id), sorted by path (byte order).
     ///
     /// `recursive` lists every file, symlink and submodule below (like `git ls-tree -r`, no folder
     /// entries); otherwise one level, folders included (like `git ls-tree`). `under` restricts the
     /// listing to a folder; paths stay full paths from the root, and a folder that does not exist
     /// gives `[]`. Throws `GitError` (`.notFound` for a missing commit, `.invalidPath` for a bad `under`).
     public func tree(of commit: ObjectID, under path: String? = nil, recursive: Bool = true) throws -> [TreeEntry] {
-        var root = try treeID(of: commit)
+        var root = try rootTree(of: commit)
         var prefix = ""
         if var path, !path.isEmpty {
             while path.hasSuffix("/") { path.removeLast() }

@@ -2,6 +2,8 @@ import ArgumentParser
 import ControlRepository
 import Foundation
 import Git
+import Pipeline
+import Store
 
 /// `--repo`, shared by every command that works on a control repository.
 struct RepositoryOptions: ParsableArguments {
@@ -60,4 +62,41 @@ func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// `--repo` and `--state`, for commands that read or drive the controller's store.
+struct ControllerOptions: ParsableArguments {
+    @OptionGroup var repository: RepositoryOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "The controller's state folder (store, reports, work folders).",
+            discussion: "Default: devsys/ inside the git directory.",
+            valueName: "dir"
+        )
+    )
+    var state: String?
+
+    /// The control repository and its state folder.
+    func locate() throws -> (control: ControlRepository, state: StateDirectory) {
+        let control = try repository.open()
+        let folder = state.map { StateDirectory(URL(fileURLWithPath: $0)) } ?? StateDirectory.inside(gitDirectory: control.repository.gitDirectory)
+        return (control, folder)
+    }
+
+    /// The repository path to hand to controller parts (they open their own handles).
+    func repositoryPath(of control: ControlRepository) -> String {
+        control.repository.gitDirectory.path
+    }
+
+    /// Opens the store (creating it when new).
+    func openStore() throws -> (control: ControlRepository, state: StateDirectory, store: Store) {
+        let (control, state) = try locate()
+        do {
+            try state.create()
+            return (control, state, try Store(path: state.storeFile))
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
 }

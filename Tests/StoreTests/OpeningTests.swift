@@ -109,7 +109,8 @@ struct LockingTests {
         // Another process (the sqlite3 CLI) takes the write lock and holds it for two seconds.
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        holder.arguments = [folder.databaseURL.path, "BEGIN IMMEDIATE;", ".shell sleep 2", "COMMIT;"]
+        // .timeout: without it the CLI gives up at once when one of our writes holds the lock.
+        holder.arguments = [folder.databaseURL.path, ".timeout 5000", "BEGIN IMMEDIATE;", ".shell sleep 2", "COMMIT;"]
         try holder.run()
         defer { holder.waitUntilExit() }
 

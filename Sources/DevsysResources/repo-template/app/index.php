@@ -1,1 +1,1 @@
-<?php require __DIR__ . '/layout.php'; page('Blog', '<p>Welcome to the devsys sample blog.</p>');
+<?php require_once __DIR__ . '/layout.php'; page('Blog', '<p>Welcome to the devsys sample blog.</p>');

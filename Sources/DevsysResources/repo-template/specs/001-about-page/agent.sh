@@ -3,5 +3,5 @@
 # task/001-about-page. A real team points agents.coding at opencode or aider instead.
 set -eu
 cat > app/about.php <<'PHP'
-<?php require __DIR__ . '/layout.php'; page('About', '<p>About this blog: written by the devsys demo team.</p>');
+<?php require_once __DIR__ . '/layout.php'; page('About', '<p>About this blog: written by the devsys demo team.</p>');
 PHP

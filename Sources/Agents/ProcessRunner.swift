@@ -1,0 +1,336 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs the commands of agents: an argv in a folder, with a small clean environment, a timeout
+/// and capped output.
+///
+/// The child is spawned with `posix_spawn` in a process group of its own (Foundation's `Process`
+/// cannot set one on Linux), so the timeout stops the whole tree: SIGTERM to the group, then
+/// SIGKILL after `killGrace`. When the child ends, whatever it left running in its group is killed
+/// too, and the pipes are read for at most `drainGrace` more — a grandchild that escaped the group
+/// and holds stdout open cannot hang the runner. stdin is `/dev/null`; descriptors other than 0–2
+/// are closed in the child.
+public struct ProcessRunner: Sendable {
+    /// One command to run.
+    public struct Invocation: Sendable, Hashable {
+        /// The program and its arguments; no shell unless it is `["sh", "-c", …]`. A program name
+        /// without `/` is looked up in the child's `PATH`.
+        public var arguments: [String]
+        public var workingDirectory: URL
+        /// Added to the runner's clean base environment (and overriding it).
+        public var environment: [String: String]
+        /// Nil: no limit.
+        public var timeout: Duration?
+
+        public init(arguments: [String], workingDirectory: URL, environment: [String: String] = [:], timeout: Duration? = nil) {
+            self.arguments = arguments
+            self.workingDirectory = workingDirectory
+            self.environment = environment
+            self.timeout = timeout
+        }
+    }
+
+    /// The variables every child gets: `PATH`, `HOME` and `LANG` — never the controller's secrets.
+    public var baseEnvironment: [String: String]
+    /// Between SIGTERM and SIGKILL at the timeout.
+    public var killGrace: Duration
+    /// How long the pipes are still read once the child has exited.
+    public var drainGrace: Duration
+    /// Bytes kept at the start and at the end of each stream.
+    public var outputLimit: Int
+
+    public init(
+        baseEnvironment: [String: String] = ProcessRunner.cleanEnvironment(),
+        killGrace: Duration = .seconds(2),
+        drainGrace: Duration = .milliseconds(500),
+        outputLimit: Int = 32 * 1024
+    ) {
+        self.baseEnvironment = baseEnvironment
+        self.killGrace = killGrace
+        self.drainGrace = drainGrace
+        self.outputLimit = outputLimit
+    }
+
+    /// `PATH`, `HOME` and `LANG` from `environment` (the controller's), with defaults when unset.
+    public static func cleanEnvironment(from environment: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        [
+            "PATH": environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+            "HOME": environment["HOME"] ?? "/",
+            "LANG": environment["LANG"] ?? "C.UTF-8",
+        ]
+    }
+
+    /// Runs the command to its end (or its timeout) and returns how it went. A non-zero exit is an
+    /// outcome, not an error. Throws `ProcessRunnerError` when it cannot be started (no such
+    /// program, no such folder), and `CancellationError` when the task was cancelled (the process
+    /// group is stopped first).
+    public func run(_ invocation: Invocation) async throws -> ProcessOutcome {
+        guard let program = invocation.arguments.first, !program.isEmpty else { throw ProcessRunnerError.emptyCommand }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: invocation.workingDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ProcessRunnerError.workingDirectoryMissing(invocation.workingDirectory.path)
+        }
+        let environment = baseEnvironment.merging(invocation.environment) { $1 }
+        let executable = try Self.locate(program, path: environment["PATH"] ?? "", workingDirectory: invocation.workingDirectory.path)
+        let child = try SpawnedChild.spawn(
+            executable: executable,
+            arguments: invocation.arguments,
+            environment: environment,
+            workingDirectory: invocation.workingDirectory.path
+        )
+        let watch = ChildWatch(child: child, timeout: invocation.timeout, killGrace: killGrace, drainGrace: drainGrace, outputLimit: outputLimit)
+        let outcome = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutcome, Error>) in
+                // A thread of its own: blocking in poll(2) must not hold one of the few cooperative threads.
+                Thread.detachNewThread { continuation.resume(returning: watch.run()) }
+            }
+        } onCancel: {
+            watch.cancel()
+        }
+        if watch.wasCancelled { throw CancellationError() }
+        return outcome
+    }
+
+    /// The file to execute for `program`: itself when it holds a `/`, else the first executable
+    /// file of that name in `path`.
+    static func locate(_ program: String, path: String, workingDirectory: String) throws -> String {
+        if program.contains("/") {
+            let full = program.hasPrefix("/") ? program : workingDirectory + "/" + program
+            guard access(full, X_OK) == 0 else { throw ProcessRunnerError.programNotFound(program, searched: full) }
+            return full
+        }
+        for folder in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let base = folder.isEmpty ? workingDirectory : (folder.hasPrefix("/") ? String(folder) : workingDirectory + "/" + folder)
+            let candidate = base + "/" + program
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw ProcessRunnerError.programNotFound(program, searched: "PATH=\(path)")
+    }
+}
+
+/// Why a command could not be started.
+public enum ProcessRunnerError: Error, Sendable, Hashable, CustomStringConvertible {
+    case emptyCommand
+    case workingDirectoryMissing(String)
+    case programNotFound(String, searched: String)
+    /// A system call failed: its name and `errno`'s text.
+    case system(String, String)
+
+    public var description: String {
+        switch self {
+        case .emptyCommand: "the command is empty: give at least the program to run"
+        case .workingDirectoryMissing(let path): "cannot run a command in \(path): the folder does not exist"
+        case .programNotFound(let program, let searched):
+            "cannot run '\(program)': no executable file found (looked in \(searched)); install it or fix the command"
+        case .system(let call, let message): "\(call) failed: \(message)"
+        }
+    }
+
+    static func failure(_ call: String, _ code: Int32 = errno) -> ProcessRunnerError {
+        .system(call, String(cString: strerror(code)))
+    }
+}
+
+/// A started child: its pid (also its process group id) and the read ends of its output pipes.
+struct SpawnedChild: Sendable {
+    let pid: pid_t
+    let stdout: Int32
+    let stderr: Int32
+
+    static func spawn(executable: String, arguments: [String], environment: [String: String], workingDirectory: String) throws -> SpawnedChild {
+        guard let pipe2 = PosixExtensions.pipe2, let addChdir = PosixExtensions.addChdir else {
+            throw ProcessRunnerError.system(
+                "posix_spawn",
+                "this C library lacks pipe2 or posix_spawn_file_actions_addchdir_np (glibc 2.29 or later is needed)"
+            )
+        }
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        // Close-on-exec from the start, so a command spawned meanwhile by another thread cannot inherit them.
+        guard pipe2(&outPipe, O_CLOEXEC) == 0 else { throw ProcessRunnerError.failure("pipe2") }
+        guard pipe2(&errPipe, O_CLOEXEC) == 0 else {
+            let error = ProcessRunnerError.failure("pipe2")
+            close(outPipe[0])
+            close(outPipe[1])
+            throw error
+        }
+        // The parent's write ends close whatever happens; the read ends only on failure.
+        defer {
+            close(outPipe[1])
+            close(errPipe[1])
+        }
+        var started = false
+        defer {
+            if !started {
+                close(outPipe[0])
+                close(errPipe[0])
+            }
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        _ = addChdir(&actions, workingDirectory)
+        // Descriptors the controller opened without close-on-exec (a database, a socket) stay behind.
+        _ = PosixExtensions.addCloseFrom?(&actions, 3)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own group (pgid = pid), signals as a fresh program expects them: none blocked, and the
+        // ones the controller ignores or handles (SIGPIPE above all) back to their defaults.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU] {
+            sigaddset(&defaults, signal)
+        }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv + envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let code = argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envpBuffer in
+                guard let argvBase = argvBuffer.baseAddress, let envpBase = envpBuffer.baseAddress else { return EINVAL }
+                return posix_spawn(&pid, executable, &actions, &attributes, argvBase, envpBase)
+            }
+        }
+        guard code == 0 else {
+            if code == ENOENT && access(workingDirectory, F_OK) != 0 { throw ProcessRunnerError.workingDirectoryMissing(workingDirectory) }
+            throw ProcessRunnerError.failure("posix_spawn \(executable)", code)
+        }
+        started = true
+        return SpawnedChild(pid: pid, stdout: outPipe[0], stderr: errPipe[0])
+    }
+}
+
+/// Watches one child on a thread of its own: reads both pipes into capped buffers, reaps the
+/// child, enforces the timeout and cancellation. Its mutable state is touched by that thread
+/// only, except the cancellation flag, which the lock guards.
+final class ChildWatch: @unchecked Sendable {
+    private let child: SpawnedChild
+    private let timeout: Duration?
+    private let killGrace: Duration
+    private let drainGrace: Duration
+    private let outputLimit: Int
+    private let lock = NSLock()
+    private var cancelled = false
+
+    init(child: SpawnedChild, timeout: Duration?, killGrace: Duration, drainGrace: Duration, outputLimit: Int) {
+        self.child = child
+        self.timeout = timeout
+        self.killGrace = killGrace
+        self.drainGrace = drainGrace
+        self.outputLimit = outputLimit
+    }
+
+    func cancel() {
+        lock.withLock { cancelled = true }
+    }
+
+    var wasCancelled: Bool { lock.withLock { cancelled } }
+
+    func run() -> ProcessOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = timeout.map { start + $0 }
+        var stdout = CapturedOutput(limit: outputLimit)
+        var stderr = CapturedOutput(limit: outputLimit)
+        var descriptors = [pollfd(fd: child.stdout, events: Int16(POLLIN), revents: 0), pollfd(fd: child.stderr, events: Int16(POLLIN), revents: 0)]
+        var termination: ProcessOutcome.Termination?
+        var timedOut = false
+        var termSentAt: ContinuousClock.Instant?
+        var killSent = false
+        var drainUntil: ContinuousClock.Instant?
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+        while true {
+            let now = clock.now
+            if termination == nil {
+                var status: Int32 = 0
+                let reaped = waitpid(child.pid, &status, WNOHANG)
+                if reaped == child.pid {
+                    termination = Self.termination(from: status)
+                    // Whatever it left behind in its group goes with it.
+                    kill(-child.pid, SIGKILL)
+                    drainUntil = now + drainGrace
+                } else if reaped < 0 && errno != EINTR {
+                    termination = .exited(-1)
+                    drainUntil = now
+                }
+            }
+            if termination == nil {
+                let stopRequested = (deadline.map { now >= $0 } ?? false) || wasCancelled
+                if stopRequested && termSentAt == nil {
+                    timedOut = !wasCancelled
+                    kill(-child.pid, SIGTERM)
+                    termSentAt = now
+                } else if let termSentAt, !killSent, now >= termSentAt + killGrace {
+                    kill(-child.pid, SIGKILL)
+                    killSent = true
+                }
+            }
+            let open = descriptors.contains { $0.fd >= 0 }
+            if let drainUntil, !open || now >= drainUntil { break }
+
+            // Wake for output, and at least every 50 ms to reap the child and check the clock.
+            var wait = Duration.milliseconds(50)
+            if termination == nil, termSentAt == nil, let deadline { wait = min(wait, max(.zero, deadline - now)) }
+            if let drainUntil { wait = min(wait, max(.zero, drainUntil - now)) }
+            let milliseconds = Int32(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
+            let ready = descriptors.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), milliseconds) }
+            guard ready > 0 else { continue }
+            for index in descriptors.indices where descriptors[index].fd >= 0 && descriptors[index].revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(descriptors[index].fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    buffer.withUnsafeBytes { bytes in
+                        let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])
+                        if index == 0 { stdout.append(chunk) } else { stderr.append(chunk) }
+                    }
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    close(descriptors[index].fd)
+                    descriptors[index].fd = -1
+                }
+            }
+        }
+        for descriptor in descriptors where descriptor.fd >= 0 { close(descriptor.fd) }
+        if termination == nil {
+            // Unreachable in practice: the loop leaves only after reaping; never leave a zombie.
+            var status: Int32 = 0
+            waitpid(child.pid, &status, 0)
+            termination = Self.termination(from: status)
+        }
+        stdout.finish()
+        stderr.finish()
+        return ProcessOutcome(
+            termination: termination ?? .exited(-1),
+            timedOut: timedOut,
+            stdout: stdout,
+            stderr: stderr,
+            duration: clock.now - start
+        )
+    }
+
+    private static func termination(from status: Int32) -> ProcessOutcome.Termination {
+        // WIFEXITED and friends are macros Swift does not import.
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
+    }
+}

@@ -1,0 +1,226 @@
+import Agents
+import ControlRepository
+import Foundation
+import Git
+import Specs
+import Store
+
+/// Runs one leased job to its end and records the outcome: the task's next state and the next
+/// job go into the store in the same transaction as the job's completion, so a controller killed
+/// at any point either redoes the job (its lease expires or is reclaimed) or has moved on.
+///
+/// Every step is safe to run twice for the same key: the coding agent recognises its own commit
+/// by its `Task:`/`Attempt:` trailers, test reports overwrite their note, merges check ancestry.
+public struct JobRunner: Sendable {
+    public let repositoryPath: String
+    public let store: Store
+    public let state: StateDirectory
+    public let worker: String
+    public let runner: ProcessRunner
+
+    public init(repositoryPath: String, store: Store, state: StateDirectory, worker: String, runner: ProcessRunner = ProcessRunner()) {
+        self.repositoryPath = repositoryPath
+        self.store = store
+        self.state = state
+        self.worker = worker
+        self.runner = runner
+    }
+
+    /// Runs `job` (leased by `worker`). Errors of the job itself are recorded, never thrown; what
+    /// is thrown is a store failure, after which the lease simply expires and the job runs again.
+    public func run(_ job: Job) async throws {
+        do {
+            switch job.key.step {
+            case .coding: try await code(job)
+            case .testing: try await test(job)
+            case .merge: try merge(job)
+            case .deploy, .monitor:
+                try store.complete(jobID: job.id, worker: worker)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            // git or the file system failed under the job: retry it with backoff, and let the task say why.
+            let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
+            if failed.state == .dead {
+                try store.transition(
+                    taskID: job.key.taskID, from: [.queued, .coding, .testing, .review], to: .failed,
+                    reason: "\(job.key.step.rawValue) kept failing: \(error)"
+                )
+            }
+        }
+    }
+
+    // MARK: Coding
+
+    /// Checks the task branch out, runs the coding agent, commits its change, and queues the tests.
+    /// Stops early (completing the job) when the task is no longer waiting for code.
+    private func code(_ job: Job) async throws {
+        guard let task = try store.task(id: job.key.taskID), [.queued, .coding].contains(task.state) else {
+            return try store.complete(jobID: job.id, worker: worker)
+        }
+        let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
+        let attempt = task.attempt + 1
+        let branch = "refs/heads/task/\(task.id)"
+        let head = try context.repository.reference(named: branch) ?? context.trunkCommit
+        _ = try store.transition(taskID: task.id, from: [.queued, .coding], to: .coding, reason: "attempt \(attempt) of \(task.maxAttempts)")
+
+        let feedback = job.attempts > 1 && job.lastError != nil ? job.lastError : CodingPayload(decoding: job.payload).feedback
+        let scratch = state.workFolder.appendingPathComponent("\(task.id)")
+        let outcome = try await CodingAgent(runner: runner).attempt(
+            CodingRequest(
+                repositoryPath: repositoryPath, taskID: task.id, spec: context.spec, head: head, attempt: attempt,
+                feedback: feedback, agent: context.config.agents.coding, scratchFolder: scratch
+            )
+        )
+        switch outcome {
+        case .committed(let commit, let paths):
+            try store.transaction { transaction in
+                var record = task
+                record.branchHead = commit.hex
+                record.attempt = attempt
+                record.state = .testing
+                record.reason = nil
+                record.updatedAt = .now
+                try transaction.upsertTask(record)
+                try transaction.appendEvent(
+                    taskID: task.id, kind: "coding.committed",
+                    message: "attempt \(attempt): \(commit.short) changes \(paths.joined(separator: ", "))",
+                    data: ["commit": commit.hex, "attempt": String(attempt)]
+                )
+                try transaction.enqueue(
+                    JobKey(taskID: task.id, step: .testing, inputCommit: commit.hex),
+                    maxAttempts: Reconciler.crashAllowance + 1
+                )
+                try transaction.complete(jobID: job.id, worker: worker)
+            }
+        case .failed(let reason, let log):
+            try store.transaction { transaction in
+                try transaction.appendEvent(
+                    taskID: task.id, kind: "coding.failed", message: "attempt \(attempt): \(reason)",
+                    data: ["attempt": String(attempt), "log": String(log.suffix(4000))]
+                )
+                if attempt >= task.maxAttempts {
+                    try transaction.transition(
+                        taskID: task.id, from: [.coding], to: .failed,
+                        reason: "attempt \(attempt) of \(task.maxAttempts) failed: \(reason)", attempt: attempt
+                    )
+                    try transaction.complete(jobID: job.id, worker: worker)
+                } else {
+                    try transaction.transition(taskID: task.id, from: [.coding], to: .coding, reason: "attempt \(attempt) failed: \(reason)", attempt: attempt)
+                    // The same job again, after the spec's backoff, with this reason as feedback.
+                    _ = try transaction.fail(jobID: job.id, worker: worker, error: "attempt \(attempt) failed: \(reason)\n\n\(log)", retryable: true)
+                }
+            }
+        }
+    }
+
+    // MARK: Testing
+
+    /// Runs the app's tests and the spec's `run` checks on the branch head, stores the JUnit
+    /// report (note + file), then moves the task to review (or merge) or back to coding.
+    private func test(_ job: Job) async throws {
+        guard let task = try store.task(id: job.key.taskID), task.state == .testing, task.branchHead == job.key.inputCommit,
+            let commit = ObjectID(hex: job.key.inputCommit)
+        else { return try store.complete(jobID: job.id, worker: worker) }
+        let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
+        let report = try await TestingAgent(runner: runner).test(
+            TestRequest(
+                repositoryPath: repositoryPath, taskID: task.id, commit: commit, spec: context.spec,
+                testCommand: context.config.apps.first { $0.name == context.spec.app }?.test,
+                scratchFolder: state.workFolder.appendingPathComponent(task.id)
+            )
+        )
+        try TestingAgent.storeReport(report, for: commit, in: context.repository, reportsFolder: state.reportsFolder(taskID: task.id))
+        try store.transaction { transaction in
+            try transaction.appendEvent(
+                taskID: task.id, kind: report.passed ? "tests.passed" : "tests.failed",
+                message: "\(commit.short): \(report.summary)", data: ["commit": commit.hex]
+            )
+            if report.passed {
+                try transaction.transition(taskID: task.id, from: [.testing], to: .review, reason: nil)
+                if context.spec.review == .auto {
+                    try transaction.enqueue(JobKey(taskID: task.id, step: .merge, inputCommit: commit.hex), maxAttempts: Reconciler.crashAllowance + 1)
+                }
+            } else {
+                try transaction.sendBackToCoding(task, from: .testing, reason: "tests failed on \(commit.short): \(report.summary)", feedback: Self.feedback(from: report), head: commit)
+            }
+            try transaction.complete(jobID: job.id, worker: worker)
+        }
+    }
+
+    /// What the coding agent reads after failing tests: the summary and each failing command's output.
+    static func feedback(from report: TestReport) -> String {
+        var text = "The tests failed: \(report.summary)\n"
+        for command in report.commands where !command.passed {
+            text += "\n## \(command.name) (\(command.command)) — \(command.outcome.termination)\n"
+            text += command.outcome.stdout.lastText(maxBytes: 4000) + command.outcome.stderr.lastText(maxBytes: 4000)
+        }
+        return text + "\nThe full JUnit report is in refs/notes/devsys/tests on the tested commit.\n"
+    }
+
+    // MARK: Merge
+
+    /// `review: auto`: merges the tested head into the trunk.
+    private func merge(_ job: Job) throws {
+        guard let task = try store.task(id: job.key.taskID), task.state == .review, task.branchHead == job.key.inputCommit else {
+            return try store.complete(jobID: job.id, worker: worker)
+        }
+        let merger = TaskMerger(repositoryPath: repositoryPath, store: store)
+        try merger.merge(task, actor: "devsys (review: auto)") { transaction in
+            try transaction.complete(jobID: job.id, worker: worker)
+        }
+    }
+}
+
+/// What a job needs to know about its task, read from the trunk as it is now.
+struct TaskContext {
+    let repository: Repository
+    let trunkCommit: ObjectID
+    let spec: TaskSpec
+    let config: ProjectConfig
+
+    static func load(task: TaskRecord, repositoryPath: String) throws -> TaskContext {
+        let repository = try Repository.open(at: repositoryPath)
+        let control = ControlRepository(repository)
+        let trunk = try control.trunkCommit()
+        let (config, snapshots) = try control.specs(named: [task.id], at: trunk.commit)
+        guard let config else { throw PipelineError.invalidConfig(trunk.commit.short) }
+        guard let snapshot = snapshots.first, snapshot.isValid, let spec = snapshot.spec else {
+            throw PipelineError.invalidSpec(task.id, trunk.commit.short)
+        }
+        return TaskContext(repository: repository, trunkCommit: trunk.commit, spec: spec, config: config)
+    }
+}
+
+public enum PipelineError: Error, CustomStringConvertible {
+    case invalidConfig(String)
+    case invalidSpec(String, String)
+    case unknownTask(String)
+    case wrongState(String, TaskState, expected: String)
+    case noBranch(String)
+    case notApproved(String)
+    case branchMoved(String)
+    case trunkKeepsMoving(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let commit):
+            "devsys.yaml on the trunk (\(commit)) is missing or invalid; run 'devsys validate' and fix it"
+        case .invalidSpec(let id, let commit):
+            "the spec of \(id) is missing or invalid on the trunk (\(commit)); run 'devsys validate specs/\(id)'"
+        case .unknownTask(let id):
+            "no task \(id); 'devsys tasks' lists them"
+        case .wrongState(let id, let state, let expected):
+            "task \(id) is \(state.rawValue); this needs it \(expected)"
+        case .noBranch(let id):
+            "task \(id) has no branch task/\(id) yet"
+        case .notApproved(let id):
+            "task \(id) needs an approval first: devsys pr approve \(id)"
+        case .branchMoved(let id):
+            "task/\(id) moved since it was tested; it will be tested again before it can merge"
+        case .trunkKeepsMoving(let id):
+            "the trunk kept moving while merging task/\(id); try again"
+        }
+    }
+}
