@@ -8,6 +8,8 @@ let allBenchmarks: [any Benchmark] = [
     SpecValidationBenchmark(),
     CommitBenchmark(),
     QueueBenchmark(),
+    ReconcileBenchmark(),
+    LatencyBenchmark(),
 ]
 
 var runs = 5

@@ -1,0 +1,320 @@
+import Foundation
+
+enum ChecksFileKey: String, YAMLKey {
+    case checks
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum CheckKey: String, YAMLKey {
+    case name, env, http, tcp, script, log, synthetic
+    case intervalSeconds = "interval_s"
+    case timeoutSeconds = "timeout_s"
+    case failureThreshold = "failure_threshold"
+    case successThreshold = "success_threshold"
+
+    static let probes: [CheckKey] = [.http, .tcp, .script, .log, .synthetic]
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum HTTPCheckKey: String, YAMLKey {
+    case path, status
+    case bodyContains = "body_contains"
+    case bodyRegex = "body_regex"
+    case json
+    case maxMilliseconds = "max_ms"
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum JSONFieldKey: String, YAMLKey {
+    case field, equals
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum TCPCheckKey: String, YAMLKey {
+    case address, port
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum ScriptCheckKey: String, YAMLKey {
+    case run
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum LogCheckKey: String, YAMLKey {
+    case file, absent, present
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum SyntheticStepKey: String, YAMLKey {
+    case method, path, form, status
+    case bodyContains = "body_contains"
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum MonitoringChecksReader {
+    static func read(_ data: Data, path: String, environments: Set<String>?) -> (checks: MonitoringChecks?, diagnostics: [Diagnostic]) {
+        var d = DiagnosticCollector(path: path)
+        var result: MonitoringChecks?
+        switch YAMLDocumentReader.read(data, into: &d) {
+        case .failed:
+            break
+        case .empty:
+            result = MonitoringChecks(checks: [])
+        case .document(let document):
+            result = read(document, environments: environments, into: &d)
+        }
+        return (d.hasErrors ? nil : result, Diagnostic.sortedForReading(d.diagnostics))
+    }
+
+    private static func read(_ document: YAMLDocument, environments: Set<String>?, into d: inout DiagnosticCollector) -> MonitoringChecks? {
+        d.document = document
+        guard let fields = d.fields(of: .root, as: ChecksFileKey.self) else { return nil }
+        d.require([.checks], in: fields)
+        guard let value = fields[.checks], let items = d.list(value) else { return nil }
+        var checks: [MonitoringChecks.Check] = []
+        var names: [String: YAMLMark] = [:]
+        var ok = true
+        for item in items {
+            guard let check = readCheck(item, environments: environments, names: &names, into: &d) else {
+                ok = false
+                continue
+            }
+            checks.append(check)
+        }
+        return ok ? MonitoringChecks(checks: checks) : nil
+    }
+
+    private static func readCheck(
+        _ item: FieldValue,
+        environments: Set<String>?,
+        names: inout [String: YAMLMark],
+        into d: inout DiagnosticCollector
+    ) -> MonitoringChecks.Check? {
+        guard let fields = d.fields(of: item, as: CheckKey.self) else { return nil }
+        d.require([.name], in: fields, what: "give each check a name")
+        var ok = true
+        let name = fields[.name].flatMap { d.text($0) }
+        if let name, let v = fields[.name] {
+            if let first = names[name] {
+                d.error("check name '\(name)' is used twice (first at line \(first.line)); give each check its own name", at: d.mark(v))
+                ok = false
+            }
+            names[name] = d.mark(v)
+        }
+        var env: String?
+        if let v = fields[.env], let e = d.text(v) {
+            env = e
+            if let environments, !environments.contains(e) {
+                let hint = environments.isEmpty ? "; devsys.yaml names no environments" : DidYouMean.hint(for: e, among: environments.sorted())
+                d.error("environment '\(e)' is not in devsys.yaml\(hint)", at: d.mark(v))
+                ok = false
+            }
+        } else if fields[.env] != nil {
+            ok = false
+        }
+
+        let probeFields = CheckKey.probes.compactMap { key in fields[key].map { (key, $0) } }
+        var probe: MonitoringChecks.Probe?
+        let label = name.map { "check '\($0)'" } ?? d.name(item)
+        if probeFields.isEmpty {
+            d.error("\(label) has no probe; give it exactly one of http, tcp, script, log, synthetic", at: fields.mark)
+        } else if probeFields.count > 1 {
+            let kinds = probeFields.map(\.0.rawValue).joined(separator: " and ")
+            d.error("\(label) has \(kinds); give each check exactly one probe (split it into several checks)", at: d.keyMark(probeFields[1].1))
+        } else {
+            let (kind, value) = probeFields[0]
+            if [.http, .log, .synthetic].contains(kind) && fields[.env] == nil {
+                d.error("\(label) needs 'env': \(kind.rawValue) checks run against every host of an environment", at: fields.mark)
+                ok = false
+            }
+            switch kind {
+            case .http: probe = readHTTP(value, into: &d).map { .http($0) }
+            case .tcp: probe = readTCP(value, hasEnv: fields[.env] != nil, into: &d).map { .tcp($0) }
+            case .script:
+                if let section = d.fields(of: value, as: ScriptCheckKey.self) {
+                    d.require([.run], in: section, what: "the command to run")
+                    probe = section[.run].flatMap { d.text($0) }.map { .script(.init(run: $0)) }
+                }
+            case .log: probe = readLog(value, into: &d).map { .log($0) }
+            case .synthetic: probe = readSynthetic(value, into: &d).map { .synthetic($0) }
+            default: break
+            }
+        }
+
+        var check = MonitoringChecks.Check(name: name ?? "", env: env, probe: probe ?? .script(.init(run: "")))
+        if let v = fields[.intervalSeconds] {
+            if let n = d.integer(v, in: 1...86_400) { check.intervalSeconds = n } else { ok = false }
+        }
+        if let v = fields[.timeoutSeconds] {
+            if let n = d.integer(v, in: 1...3600) { check.timeoutSeconds = n } else { ok = false }
+        }
+        if let v = fields[.failureThreshold] {
+            if let n = d.integer(v, in: 1...100) { check.failureThreshold = n } else { ok = false }
+        }
+        if let v = fields[.successThreshold] {
+            if let n = d.integer(v, in: 1...100) { check.successThreshold = n } else { ok = false }
+        }
+        if check.timeoutSeconds > check.intervalSeconds, let v = fields[.timeoutSeconds] ?? fields[.intervalSeconds] {
+            d.warning(
+                "\(label): timeout_s (\(check.timeoutSeconds)) is longer than interval_s (\(check.intervalSeconds)); "
+                    + "a slow probe will delay the next one",
+                at: d.mark(v)
+            )
+        }
+        guard ok, name != nil, probe != nil else { return nil }
+        return check
+    }
+
+    private static func readPath(_ value: FieldValue?, into d: inout DiagnosticCollector) -> String? {
+        guard let value, let text = d.text(value) else { return nil }
+        guard text.hasPrefix("/") else {
+            d.error("'\(d.name(value))' is '\(text)'; a request path starts with '/', like '/\(text)'", at: d.mark(value))
+            return nil
+        }
+        return text
+    }
+
+    private static func readHTTP(_ value: FieldValue, into d: inout DiagnosticCollector) -> MonitoringChecks.HTTPCheck? {
+        guard let fields = d.fields(of: value, as: HTTPCheckKey.self) else { return nil }
+        d.require([.path], in: fields, what: "the request path, like '/'")
+        var ok = true
+        let path = readPath(fields[.path], into: &d)
+        var check = MonitoringChecks.HTTPCheck(path: path ?? "/")
+        if let v = fields[.status] {
+            if let n = d.integer(v, in: 100...599) { check.status = n } else { ok = false }
+        }
+        if let v = fields[.bodyContains] {
+            check.bodyContains = d.text(v)
+            ok = ok && check.bodyContains != nil
+        }
+        if let v = fields[.bodyRegex] {
+            if let pattern = d.text(v) {
+                do {
+                    _ = try NSRegularExpression(pattern: pattern)
+                    check.bodyRegex = pattern
+                } catch {
+                    d.error("'\(d.name(v))' is not a valid regular expression; check its brackets and escapes", at: d.mark(v))
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
+        }
+        if let v = fields[.json] {
+            if let section = d.fields(of: v, as: JSONFieldKey.self) {
+                d.require([.field], in: section, what: "the dotted path of the field, like 'data.status'")
+                let field = section[.field].flatMap { d.text($0) }
+                var equals: String?
+                if let e = section[.equals] {
+                    if d.document.kind(e.node) == .scalar, !d.document.isEmptyValue(e.node) {
+                        equals = d.document.string(e.node)
+                    } else {
+                        d.error("'\(d.name(e))' must be a single value to compare with, found \(d.describe(e.node))", at: d.mark(e))
+                        ok = false
+                    }
+                }
+                if let field { check.json = .init(field: field, equals: equals) } else { ok = false }
+            } else {
+                ok = false
+            }
+        }
+        if let v = fields[.maxMilliseconds] {
+            if let n = d.integer(v, in: 1...600_000) { check.maxMilliseconds = n } else { ok = false }
+        }
+        return ok && path != nil ? check : nil
+    }
+
+    private static func readTCP(_ value: FieldValue, hasEnv: Bool, into d: inout DiagnosticCollector) -> MonitoringChecks.TCPCheck? {
+        guard let fields = d.fields(of: value, as: TCPCheckKey.self) else { return nil }
+        d.require([.port], in: fields)
+        if !hasEnv { d.require([.address], in: fields, what: "without 'env', say which machine to connect to") }
+        var ok = true
+        var address: String?
+        if let v = fields[.address] {
+            address = d.text(v)
+            ok = address != nil
+        }
+        guard let v = fields[.port], let port = d.integer(v, in: 1...65535), ok else { return nil }
+        if !hasEnv && address == nil { return nil }
+        return .init(address: address, port: port)
+    }
+
+    private static func readLog(_ value: FieldValue, into d: inout DiagnosticCollector) -> MonitoringChecks.LogCheck? {
+        guard let fields = d.fields(of: value, as: LogCheckKey.self) else { return nil }
+        d.require([.file], in: fields, what: "the log file on the host, like '/var/log/php/error.log'")
+        var file: String?
+        if let v = fields[.file], let f = d.text(v) {
+            if f.hasPrefix("/") {
+                file = f
+            } else {
+                d.error("'\(d.name(v))' is '\(f)'; give the absolute path of the log file on the host", at: d.mark(v))
+            }
+        }
+        var expectation: MonitoringChecks.LogCheck.Expectation?
+        switch (fields[.absent], fields[.present]) {
+        case (nil, nil):
+            d.error("'\(d.name(value))' needs 'absent' (text that must not appear) or 'present' (text that must)", at: fields.mark)
+        case (.some, .some(let present)):
+            d.error("'\(d.name(value))' has both 'absent' and 'present'; use one of them (or two checks)", at: d.keyMark(present))
+        case (.some(let absent), nil):
+            expectation = d.text(absent).map { .absent($0) }
+        case (nil, .some(let present)):
+            expectation = d.text(present).map { .present($0) }
+        }
+        guard let file, let expectation else { return nil }
+        return .init(file: file, expectation: expectation)
+    }
+
+    private static func readSynthetic(_ value: FieldValue, into d: inout DiagnosticCollector) -> [MonitoringChecks.SyntheticStep]? {
+        guard let items = d.list(value) else { return nil }
+        guard !items.isEmpty else {
+            d.error("'\(d.name(value))' is empty; list at least one step", at: d.mark(value))
+            return nil
+        }
+        var steps: [MonitoringChecks.SyntheticStep] = []
+        var ok = true
+        for item in items {
+            guard let fields = d.fields(of: item, as: SyntheticStepKey.self) else {
+                ok = false
+                continue
+            }
+            d.require([.path], in: fields, what: "the request path")
+            var step = MonitoringChecks.SyntheticStep(path: "/")
+            if let v = fields[.method] {
+                if let m = d.choice(v, of: MonitoringChecks.SyntheticStep.Method.self) { step.method = m } else { ok = false }
+            }
+            if let path = readPath(fields[.path], into: &d) { step.path = path } else { ok = false }
+            if let v = fields[.form] {
+                if let pairs = d.pairs(v) {
+                    for pair in pairs {
+                        guard d.document.kind(pair.key) == .scalar, d.document.kind(pair.value) == .scalar else {
+                            d.error("'\(d.name(v))' maps field names to single values", at: d.document.mark(pair.key))
+                            ok = false
+                            continue
+                        }
+                        step.form.append(.init(name: d.document.string(pair.key), value: d.document.string(pair.value)))
+                    }
+                } else {
+                    d.error("'\(d.name(v))' must be a mapping of form field names to values, found \(d.describe(v.node))", at: d.mark(v))
+                    ok = false
+                }
+            }
+            if let v = fields[.status] {
+                if let n = d.integer(v, in: 100...599) { step.status = n } else { ok = false }
+            }
+            if let v = fields[.bodyContains] {
+                step.bodyContains = d.text(v)
+                ok = ok && step.bodyContains != nil
+            }
+            steps.append(step)
+        }
+        return ok ? steps : nil
+    }
+}

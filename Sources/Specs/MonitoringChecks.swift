@@ -1,0 +1,190 @@
+import Foundation
+
+/// `monitoring/checks.yaml`: what the monitor agent probes, how often, and when a check turns
+/// red or green again (DESIGN §5).
+///
+/// Each check has a `name` (unique), an optional `env` (an environment in devsys.yaml; required for
+/// `http`, `log` and `synthetic`, which run against every host of the environment) and exactly
+/// one probe:
+///
+/// | probe | keys |
+/// |---|---|
+/// | `http` | `path` (required, starts with `/`), `status` (default 200), `body_contains`, `body_regex`, `json: {field, equals}`, `max_ms` |
+/// | `tcp` | `port` (required), `address` (required without `env`) |
+/// | `script` | `run` (required): a command, run from the repository root; passes when it exits 0 |
+/// | `log` | `file` (required, absolute), and exactly one of `absent` / `present`: text to look for |
+/// | `synthetic` | list of steps `{method (default GET), path, form, status (default 200), body_contains}`; cookies are kept between steps |
+///
+/// Timing, per check: `interval_s` (default 30), `timeout_s` (default 10), `failure_threshold`
+/// (failures in a row before the check turns red; default 3), `success_threshold` (successes in a
+/// row before it turns green again; default 1).
+public struct MonitoringChecks: Hashable, Sendable {
+    public struct Check: Hashable, Sendable {
+        public var name: String
+        public var env: String?
+        public var probe: Probe
+        public var intervalSeconds: Int
+        public var timeoutSeconds: Int
+        public var failureThreshold: Int
+        public var successThreshold: Int
+
+        public init(
+            name: String,
+            env: String? = nil,
+            probe: Probe,
+            intervalSeconds: Int = 30,
+            timeoutSeconds: Int = 10,
+            failureThreshold: Int = 3,
+            successThreshold: Int = 1
+        ) {
+            self.name = name
+            self.env = env
+            self.probe = probe
+            self.intervalSeconds = intervalSeconds
+            self.timeoutSeconds = timeoutSeconds
+            self.failureThreshold = failureThreshold
+            self.successThreshold = successThreshold
+        }
+    }
+
+    public enum Probe: Hashable, Sendable {
+        case http(HTTPCheck)
+        case tcp(TCPCheck)
+        case script(ScriptCheck)
+        case log(LogCheck)
+        case synthetic([SyntheticStep])
+    }
+
+    public struct HTTPCheck: Hashable, Sendable {
+        public var path: String
+        public var status: Int
+        public var bodyContains: String?
+        /// A regular expression (ICU syntax) the body must match.
+        public var bodyRegex: String?
+        public var json: JSONFieldCheck?
+        /// Slowest acceptable response, in milliseconds.
+        public var maxMilliseconds: Int?
+
+        public init(
+            path: String,
+            status: Int = 200,
+            bodyContains: String? = nil,
+            bodyRegex: String? = nil,
+            json: JSONFieldCheck? = nil,
+            maxMilliseconds: Int? = nil
+        ) {
+            self.path = path
+            self.status = status
+            self.bodyContains = bodyContains
+            self.bodyRegex = bodyRegex
+            self.json = json
+            self.maxMilliseconds = maxMilliseconds
+        }
+    }
+
+    /// A field of a JSON response body, by dotted path (`data.status`); it must exist, and equal
+    /// `equals` (compared as text) when that is given.
+    public struct JSONFieldCheck: Hashable, Sendable {
+        public var field: String
+        public var equals: String?
+
+        public init(field: String, equals: String? = nil) {
+            self.field = field
+            self.equals = equals
+        }
+    }
+
+    public struct TCPCheck: Hashable, Sendable {
+        /// Nil: each host of the check's environment.
+        public var address: String?
+        public var port: Int
+
+        public init(address: String? = nil, port: Int) {
+            self.address = address
+            self.port = port
+        }
+    }
+
+    public struct ScriptCheck: Hashable, Sendable {
+        public var run: String
+
+        public init(run: String) {
+            self.run = run
+        }
+    }
+
+    public struct LogCheck: Hashable, Sendable {
+        public enum Expectation: Hashable, Sendable {
+            /// The log must not contain this text.
+            case absent(String)
+            /// The log must contain this text.
+            case present(String)
+        }
+
+        public var file: String
+        public var expectation: Expectation
+
+        public init(file: String, expectation: Expectation) {
+            self.file = file
+            self.expectation = expectation
+        }
+    }
+
+    public struct SyntheticStep: Hashable, Sendable {
+        public enum Method: String, Hashable, Sendable, CaseIterable {
+            case GET, POST, PUT, PATCH, DELETE, HEAD
+        }
+
+        public var method: Method
+        public var path: String
+        /// Form fields sent URL-encoded, in file order.
+        public var form: [FormField]
+        public var status: Int
+        public var bodyContains: String?
+
+        public init(method: Method = .GET, path: String, form: [FormField] = [], status: Int = 200, bodyContains: String? = nil) {
+            self.method = method
+            self.path = path
+            self.form = form
+            self.status = status
+            self.bodyContains = bodyContains
+        }
+    }
+
+    public struct FormField: Hashable, Sendable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public var checks: [Check]
+
+    public init(checks: [Check]) {
+        self.checks = checks
+    }
+
+    /// Reads and checks monitoring/checks.yaml; with a `config`, each `env` must be one of its
+    /// environments. Never throws; reports every problem at once; `checks` is nil on any error.
+    public static func parse(_ data: Data, path: String, config: ProjectConfig? = nil) -> (checks: MonitoringChecks?, diagnostics: [Diagnostic]) {
+        MonitoringChecksReader.read(data, path: path, environments: config.map { Set($0.environments.map(\.name)) })
+    }
+}
+
+/// `monitoring/checks.yaml` as one file of the control repository, checked against the
+/// environments of the repository's devsys.yaml.
+public enum MonitoringChecksFile {
+    /// Where the file lives, relative to the repository root.
+    public static let path = "monitoring/checks.yaml"
+
+    /// Diagnostics for the file's content. Environments are checked against `config`'s
+    /// devsys.yaml even when that has errors elsewhere; when devsys.yaml is missing or its
+    /// `environments` cannot be read, they are not checked (that problem is reported for devsys.yaml).
+    public static func validate(_ data: Data, config: SpecTreeValidator) -> [Diagnostic] {
+        let result = MonitoringChecksReader.read(data, path: path, environments: config.environmentNames)
+        return Diagnostic.sortedForReading(result.diagnostics)
+    }
+}

@@ -1,0 +1,230 @@
+import Foundation
+
+/// `devsys.yaml` at the top of the control repository (DESIGN §3b): apps, environments, hosts,
+/// agents and notifications.
+///
+/// | key | required | default | rule |
+/// |---|---|---|---|
+/// | `trunk` | no | `main` | a branch name |
+/// | `apps` | yes | | mapping of app name → `{path, test}`; at least one app |
+/// | `apps.<name>.path` | yes | | the tree deployed to hosts, relative to the repository root (no `/…`, `..`) |
+/// | `apps.<name>.test` | no | none | test command, run from the repository root |
+/// | `environments` | no | none | mapping of environment name → settings |
+/// | `environments.<name>.hosts` | yes | | list of at least one host named under `hosts` |
+/// | `environments.<name>.auto_deploy` | no | `false` | deploy merged tasks without a person asking |
+/// | `environments.<name>.on_regression` | no | `followup` | `followup`, `rollback` or `none` |
+/// | `environments.<name>.keep_revisions` | no | `5` | 2–1000 revisions kept on each host |
+/// | `environments.<name>.approval` | no | none | a role (`viewer`, `developer`, `deployer`, `admin`) that must approve deploys |
+/// | `hosts` | no | none | mapping of host name → settings |
+/// | `hosts.<name>.transport` | no | `ssh` | `ssh` or `local` (a folder on this machine) |
+/// | `hosts.<name>.address`, `user` | ssh: yes | | where and as whom to log in |
+/// | `hosts.<name>.port` | no | `22` | 1–65535 |
+/// | `hosts.<name>.root` | yes | | folder the apps are deployed under; absolute for ssh |
+/// | `hosts.<name>.identity`, `known_hosts` | no | ssh defaults | paths of the key file and known_hosts file |
+/// | `hosts.<name>.url` | no | none | `http://` or `https://` base URL the app is served at |
+/// | `agents.coding.kind` | no | `script` | `script`, `opencode`, `aider` or `command` |
+/// | `agents.coding.command` | with `command` | | argv list; overrides the preset for `opencode`/`aider` |
+/// | `agents.coding.timeout_s` | no | `1800` | 1–86400 |
+/// | `agents.coding.protected` | no | `[]` | more paths the coding agent may not change (besides `specs/`, `monitoring/`, `hooks/`, `devsys.yaml`, `.git*`) |
+/// | `agents.testing.parallel` | no | `2` | 1–64 test jobs at once |
+/// | `notifications` | no | `[]` | list of `{name, kind: webhook or slack, url, secret_env, events}`; `events` empty means all |
+///
+/// Secrets are never written here: keys named `secret`, `password`, `token`… are refused, with
+/// a pointer to `secret_env` (an environment variable's name) or `identity` (a key file's path).
+public struct ProjectConfig: Hashable, Sendable {
+    public struct App: Hashable, Sendable {
+        public var name: String
+        public var path: String
+        public var test: String?
+
+        public init(name: String, path: String, test: String? = nil) {
+            self.name = name
+            self.path = path
+            self.test = test
+        }
+    }
+
+    public enum RegressionPolicy: String, Hashable, Sendable, CaseIterable {
+        /// Open a follow-up task.
+        case followup
+        /// Open a follow-up task and roll the environment back.
+        case rollback
+        case none
+    }
+
+    /// Roles of the manager API, each including the ones before it (DESIGN §6).
+    public enum Role: String, Hashable, Sendable, CaseIterable {
+        case viewer, developer, deployer, admin
+    }
+
+    public struct Environment: Hashable, Sendable {
+        public var name: String
+        public var hosts: [String]
+        public var autoDeploy: Bool
+        public var onRegression: RegressionPolicy
+        public var keepRevisions: Int
+        /// The role that must approve a deploy here; nil when none is needed.
+        public var approval: Role?
+
+        public init(
+            name: String,
+            hosts: [String],
+            autoDeploy: Bool = false,
+            onRegression: RegressionPolicy = .followup,
+            keepRevisions: Int = 5,
+            approval: Role? = nil
+        ) {
+            self.name = name
+            self.hosts = hosts
+            self.autoDeploy = autoDeploy
+            self.onRegression = onRegression
+            self.keepRevisions = keepRevisions
+            self.approval = approval
+        }
+    }
+
+    public struct Host: Hashable, Sendable {
+        public enum Transport: String, Hashable, Sendable, CaseIterable {
+            case ssh
+            /// A folder on the controller's machine (the demo's default).
+            case local
+        }
+
+        public var name: String
+        public var transport: Transport
+        public var address: String?
+        public var port: Int
+        public var user: String?
+        public var root: String
+        public var identity: String?
+        public var knownHosts: String?
+        public var url: String?
+
+        public init(
+            name: String,
+            transport: Transport = .ssh,
+            address: String? = nil,
+            port: Int = 22,
+            user: String? = nil,
+            root: String,
+            identity: String? = nil,
+            knownHosts: String? = nil,
+            url: String? = nil
+        ) {
+            self.name = name
+            self.transport = transport
+            self.address = address
+            self.port = port
+            self.user = user
+            self.root = root
+            self.identity = identity
+            self.knownHosts = knownHosts
+            self.url = url
+        }
+    }
+
+    public struct CodingAgent: Hashable, Sendable {
+        public enum Kind: String, Hashable, Sendable, CaseIterable {
+            /// Runs `specs/<id>/agent.sh` with `sh`.
+            case script
+            case opencode, aider
+            /// Runs `command`.
+            case command
+        }
+
+        /// Paths the coding agent may never change (DESIGN §3b).
+        public static let alwaysProtected = ["specs/", "monitoring/", "hooks/", "devsys.yaml", ".git*"]
+
+        public var kind: Kind
+        public var command: [String]?
+        public var timeoutSeconds: Int
+        /// Paths protected on top of `alwaysProtected`.
+        public var protected: [String]
+
+        public var protectedPaths: [String] { CodingAgent.alwaysProtected + protected }
+
+        public init(kind: Kind = .script, command: [String]? = nil, timeoutSeconds: Int = 1800, protected: [String] = []) {
+            self.kind = kind
+            self.command = command
+            self.timeoutSeconds = timeoutSeconds
+            self.protected = protected
+        }
+    }
+
+    public struct TestingAgent: Hashable, Sendable {
+        public var parallel: Int
+
+        public init(parallel: Int = 2) {
+            self.parallel = parallel
+        }
+    }
+
+    public struct Agents: Hashable, Sendable {
+        public var coding: CodingAgent
+        public var testing: TestingAgent
+
+        public init(coding: CodingAgent = .init(), testing: TestingAgent = .init()) {
+            self.coding = coding
+            self.testing = testing
+        }
+    }
+
+    public struct Notification: Hashable, Sendable {
+        public enum Kind: String, Hashable, Sendable, CaseIterable {
+            /// JSON POST, HMAC-signed with the secret in `secretEnv`.
+            case webhook
+            /// Slack-style `{"text": …}` POST.
+            case slack
+        }
+
+        public var name: String
+        public var kind: Kind
+        public var url: String
+        /// Name of the environment variable holding the signing secret.
+        public var secretEnv: String?
+        /// Events to send; empty means all.
+        public var events: [String]
+
+        public init(name: String, kind: Kind, url: String, secretEnv: String? = nil, events: [String] = []) {
+            self.name = name
+            self.kind = kind
+            self.url = url
+            self.secretEnv = secretEnv
+            self.events = events
+        }
+    }
+
+    public var trunk: String
+    public var apps: [App]
+    public var environments: [Environment]
+    public var hosts: [Host]
+    public var agents: Agents
+    public var notifications: [Notification]
+
+    public init(
+        trunk: String = "main",
+        apps: [App],
+        environments: [Environment] = [],
+        hosts: [Host] = [],
+        agents: Agents = .init(),
+        notifications: [Notification] = []
+    ) {
+        self.trunk = trunk
+        self.apps = apps
+        self.environments = environments
+        self.hosts = hosts
+        self.agents = agents
+        self.notifications = notifications
+    }
+
+    public func app(named name: String) -> App? { apps.first { $0.name == name } }
+    public func environment(named name: String) -> Environment? { environments.first { $0.name == name } }
+    public func host(named name: String) -> Host? { hosts.first { $0.name == name } }
+
+    /// Reads and checks devsys.yaml; never throws, reports every problem at once. `config` is nil
+    /// when any diagnostic is an error.
+    public static func parse(_ data: Data, path: String) -> (config: ProjectConfig?, diagnostics: [Diagnostic]) {
+        let parsed = ProjectConfigReader.read(data, path: path)
+        return (parsed.config, parsed.diagnostics)
+    }
+}
