@@ -40,7 +40,7 @@ let package = Package(
             name: "devsys",
             dependencies: ["ControlRepository", "Pipeline", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs", "Store"]),
+        .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs", "Store", "ControlRepository", "Pipeline"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),

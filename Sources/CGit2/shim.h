@@ -11,4 +11,8 @@ static inline int devsys_git_opts_set_int(int option, int value) {
     return git_libgit2_opts(option, value);
 }
 
+static inline int devsys_git_opts_set_cache_object_limit(git_object_t type, size_t size) {
+    return git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, type, size);
+}
+
 #endif

@@ -36,22 +36,29 @@ extension ControlRepository {
 
     /// Reads and validates the spec folders `names` (nil: all) as they are in `commit`, against that
     /// commit's devsys.yaml. A name whose folder is gone is returned with no `taskFile`.
+    ///
+    /// With `names` given, the rest of `specs/` is not listed: the other ids a spec needs (its
+    /// `related_tasks`) are looked up one by one, so reading one changed spec among thousands
+    /// costs about the same as among ten.
     public func specs(named names: Set<String>?, at commit: ObjectID) throws -> (config: ProjectConfig?, specs: [SpecSnapshot]) {
         let source = GitTreeSpecSource(repository: repository, tree: commit)
         let validator = SpecTreeValidator(config: try source.configFile())
-        let present = try source.specFolderNames()
-        let presentSet = Set(present)
+        let wanted = try names.map { Array($0).sorted() } ?? source.specFolderNames()
+        var knownIDs = Set(try wanted.filter { try names == nil || source.folderExists($0) })
         var snapshots: [SpecSnapshot] = []
-        for name in (names.map { Array($0).sorted() } ?? present) {
-            guard presentSet.contains(name) else {
+        for name in wanted {
+            guard knownIDs.contains(name) else {
                 snapshots.append(SpecSnapshot(id: name, spec: nil, diagnostics: [], taskFile: nil))
                 continue
             }
             let folder = try source.specFolder(named: name)
             let taskPath = "specs/\(name)/task.yaml"
             let taskFile = try repository.tree(of: commit, under: "specs/\(name)", recursive: false).first { $0.path == taskPath }?.id
-            let diagnostics = validator.validate(folders: [folder], allTaskIDs: presentSet)
             let spec = folder.files["task.yaml"].flatMap { TaskSpec.parse($0, path: taskPath).spec }
+            for related in spec?.relatedTasks ?? [] where !knownIDs.contains(related) && TaskID.isValid(related) {
+                if try source.folderExists(related) { knownIDs.insert(related) }
+            }
+            let diagnostics = validator.validate(folders: [folder], allTaskIDs: knownIDs)
             snapshots.append(SpecSnapshot(id: name, spec: spec, diagnostics: diagnostics, taskFile: taskFile))
         }
         return (validator.config, snapshots)

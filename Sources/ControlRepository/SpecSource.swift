@@ -47,6 +47,11 @@ struct GitTreeSpecSource: SpecSource {
         try repository.file(at: path, in: tree)
     }
 
+    /// Whether `specs/<name>/` exists (one path lookup, no listing).
+    func folderExists(_ name: String) throws -> Bool {
+        !(try repository.tree(of: tree, under: "specs/\(name)", recursive: false).isEmpty)
+    }
+
     func specFolderNames() throws -> [String] {
         try repository.tree(of: tree, under: "specs", recursive: false)
             .filter { $0.mode == .directory }

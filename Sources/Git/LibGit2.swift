@@ -10,6 +10,9 @@ enum LibGit2 {
         // enter: `updateReference` checks its target exists, `createCommit` that its parents are
         // commits, and trees are only ever built from blobs and trees devsys wrote or read.
         _ = devsys_git_opts_set_int(Int32(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION.rawValue), 0)
+        // libgit2 caches trees only up to 4 KiB by default, so a `specs/` tree of thousands of
+        // folders was read, inflated and parsed again on every path lookup below it.
+        _ = devsys_git_opts_set_cache_object_limit(GIT_OBJECT_TREE, 64 << 20)
     }()
 
     static func initialize() {

@@ -67,13 +67,19 @@ public final class Controller: Sendable {
             var wait = pollInterval
             if let due = try store.nextDueDate() { wait = max(0, min(wait, due.timeIntervalSinceNow)) }
             if let listener {
-                // The blocking wait runs on a thread of its own, not a cooperative one.
-                let timeout = min(wait, 1)
-                _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                    Thread.detachNewThread { continuation.resume(returning: listener.wait(timeout: timeout)) }
+                // The blocking wait runs on a thread of its own, not a cooperative one; cancelling
+                // (SIGTERM) sends a wake-up of our own so it ends at once.
+                let socket = state.notifySocket
+                let timeout = wait
+                _ = await withTaskCancellationHandler {
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                        Thread.detachNewThread { continuation.resume(returning: listener.wait(timeout: timeout)) }
+                    }
+                } onCancel: {
+                    NotifySocket.send(to: socket)
                 }
             } else {
-                try? await Task.sleep(for: .milliseconds(Int(min(wait, 1) * 1000)))
+                try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
             }
         }
     }

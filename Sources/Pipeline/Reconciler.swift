@@ -88,15 +88,17 @@ public struct Reconciler: Sendable {
             record.title = spec.title
             record.specCommit = trunk.commit.hex
             record.specBlob = taskFile.hex
-            record.maxAttempts = spec.retryPolicy.maxAttempts
             record.updatedAt = now
             if restart {
-                record.attempt = 0
+                // Attempts keep counting across restarts: the branch's commits carry their
+                // numbers in `Attempt:` trailers, and a number used twice would be taken for a
+                // replay of the old attempt.
+                record.maxAttempts = record.attempt + spec.retryPolicy.maxAttempts
                 record.reason = nil
             }
             try transaction.upsertTask(record)
             if restart, existing != nil {
-                try transaction.transition(taskID: spec.id, from: [record.state], to: .queued, reason: "spec changed in \(trunk.commit.short)", attempt: 0, at: now)
+                try transaction.transition(taskID: spec.id, from: [record.state], to: .queued, reason: "spec changed in \(trunk.commit.short)", at: now)
             } else if existing != nil {
                 try transaction.appendEvent(taskID: spec.id, kind: "spec.updated", message: "spec changed in \(trunk.commit.short)", at: now)
             }
@@ -104,7 +106,7 @@ public struct Reconciler: Sendable {
                 try transaction.enqueue(
                     JobKey(taskID: spec.id, step: .coding, inputCommit: trunk.commit.hex),
                     payload: CodingPayload(feedback: nil).encoded(),
-                    maxAttempts: spec.retryPolicy.maxAttempts + Self.crashAllowance,
+                    maxAttempts: record.maxAttempts + Self.crashAllowance,
                     backoff: spec.retryPolicy.backoff,
                     now: now
                 )

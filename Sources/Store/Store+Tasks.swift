@@ -69,10 +69,7 @@ extension Store {
     /// - Returns: How many tasks were deleted.
     @discardableResult
     public func deleteAllTasks() throws -> Int {
-        try write("delete all tasks") { db in
-            try db.execute(sql: "DELETE FROM task")
-            return db.changesCount
-        }
+        try write("delete all tasks") { db in try Transaction(db: db, store: self).deleteAllTasks() }
     }
 }
 
@@ -138,5 +135,14 @@ extension Store.Transaction {
             at: date
         )
         return true
+    }
+}
+
+extension Store.Transaction {
+    /// ``Store/deleteAllTasks()`` inside a transaction, so a reindex replaces the tasks in one step.
+    @discardableResult
+    public func deleteAllTasks() throws -> Int {
+        try db.execute(sql: "DELETE FROM task")
+        return db.changesCount
     }
 }

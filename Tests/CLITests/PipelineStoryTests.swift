@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+
+/// The pipeline from a team's side: specs pushed with the git CLI into a bare repository made by
+/// `devsys init --bare`, driven by `devsys run --until-idle` or a running `devsys serve`.
+@Suite struct PipelineStoryTests {
+    /// A bare control repository, a clone, and a folder outside both for agents to leave traces in.
+    struct Team {
+        let scratch: Scratch
+        var bare: URL { scratch.url.appendingPathComponent("blog.git") }
+        var clone: URL { scratch.url.appendingPathComponent("blog") }
+        var traces: URL { scratch.url.appendingPathComponent("traces") }
+
+        init() throws {
+            scratch = try Scratch()
+            #expect(try devsys("init", "--bare", scratch.path("blog.git")).status == 0)
+            try git("clone", "-q", scratch.path("blog.git"), scratch.path("blog"), in: scratch.url)
+            try FileManager.default.createDirectory(at: traces, withIntermediateDirectories: true)
+        }
+
+        /// Commits a spec with `agent` as its agent.sh and pushes it.
+        func pushSpec(_ id: String, maxAttempts: Int = 3, agent: String) throws {
+            let spec = validSpec(id: id) + "\nretry_policy: { max_attempts: \(maxAttempts), backoff_s: 0, max_backoff_s: 0 }\n"
+            try scratch.write("blog/specs/\(id)/task.yaml", spec)
+            try scratch.write("blog/specs/\(id)/agent.sh", agent)
+            try git("add", "-A", in: clone)
+            try git("commit", "-q", "-m", "Add task \(id)", in: clone)
+            let push = try gitResult("push", "-q", "origin", "main", in: clone)
+            try #require(push.status == 0, "push failed: \(push.stderr)")
+        }
+
+        func runUntilIdle() throws -> CommandResult {
+            try devsys("run", "--until-idle", "--timeout", "120", "--repo", bare.path)
+        }
+
+        func state(of id: String) throws -> String {
+            let show = try devsys("task", "show", id, "--json", "--repo", bare.path)
+            struct Shown: Decodable { var state: String }
+            return try JSONDecoder().decode(Shown.self, from: Data(show.stdout.utf8)).state
+        }
+
+        /// `git log` of the task branch: one line per commit, "subject|Attempt trailer"; empty
+        /// when the branch does not exist.
+        func branchLog(_ id: String) throws -> [String] {
+            let log = try gitResult("log", "--format=%s|%(trailers:key=Attempt,valueonly)", "main..task/\(id)", "--", in: bare)
+            guard log.status == 0 else { return [] }
+            return log.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+
+        /// How many commits of the task branch carry a test report note.
+        func testedCommits(_ id: String) throws -> Int {
+            try git("log", "--format=%H", "main..task/\(id)", in: bare).split(separator: "\n").filter { commit in
+                (try? gitResult("notes", "--ref=devsys/tests", "list", String(commit), in: bare).status) == 0
+            }.count
+        }
+    }
+
+    /// A page that passes the blog's tests when `good`, and fails them otherwise.
+    static func page(_ id: String, good: Bool) -> String {
+        good
+            ? "<?php require_once __DIR__ . '/layout.php'; page('\(id)', '<p>done</p>');"
+            : "<?php echo 'no heading here';"
+    }
+
+    @Test func aPushedSpecBecomesATestedBranchInReviewAndMergesAfterApproval() throws {
+        let team = try Team()
+        try team.pushSpec("002-contact", agent: "cat > app/002-contact.php <<'PHP'\n\(Self.page("002-contact", good: true))\nPHP\n")
+
+        let run = try team.runUntilIdle()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try team.state(of: "002-contact") == "review")
+        let log = try team.branchLog("002-contact")
+        #expect(log == ["Task 002-contact (attempt 1)|1"], "one agent commit: \(log)")
+        #expect(try git("log", "-1", "--format=%an", "task/002-contact", in: team.bare) == "devsys coding agent\n")
+        let note = try git("notes", "--ref=devsys/tests", "show", "task/002-contact", in: team.bare)
+        #expect(note.contains("<testsuites"))
+        #expect(note.contains("failures=\"0\""))
+
+        #expect(try devsys("pr", "approve", "002-contact", "--repo", team.bare.path).status == 0)
+        let merge = try devsys("pr", "merge", "002-contact", "--repo", team.bare.path)
+        #expect(merge.status == 0, "\(merge.stdout)\(merge.stderr)")
+        #expect(try team.state(of: "002-contact") == "merged")
+        #expect(try git("show", "main:app/002-contact.php", in: team.bare).contains("page('002-contact'"))
+        #expect(try git("log", "-1", "--format=%P", "main", in: team.bare).split(separator: " ").count == 2, "a merge commit")
+        #expect(try git("fsck", "--strict", in: team.bare).isEmpty)
+    }
+
+    @Test func aFailedFirstAttemptSucceedsOnTheSecondWithTheFeedback() throws {
+        let team = try Team()
+        let traces = team.traces.path
+        try team.pushSpec(
+            "003-search",
+            agent: """
+                cp "$DEVSYS_FEEDBACK_FILE" "\(traces)/feedback-$DEVSYS_ATTEMPT.txt"
+                if [ "$DEVSYS_ATTEMPT" = 1 ]; then
+                  echo "\(Self.page("003-search", good: false))" > app/003-search.php
+                else
+                  cat > app/003-search.php <<'PHP'
+                \(Self.page("003-search", good: true))
+                PHP
+                fi
+                """
+        )
+        let run = try team.runUntilIdle()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try team.state(of: "003-search") == "review")
+        #expect(try team.branchLog("003-search") == ["Task 003-search (attempt 2)|2", "Task 003-search (attempt 1)|1"])
+        let first = try String(contentsOfFile: "\(traces)/feedback-1.txt", encoding: .utf8)
+        let second = try String(contentsOfFile: "\(traces)/feedback-2.txt", encoding: .utf8)
+        #expect(first.isEmpty, "no feedback on the first attempt")
+        #expect(second.contains("The tests failed"), "\(second)")
+        #expect(second.contains("FAIL 003-search.php"), "the failing output reaches the agent: \(second)")
+        #expect(try team.testedCommits("003-search") == 2, "both tested commits carry a report")
+    }
+
+    @Test func aTaskThatExhaustsItsAttemptsFailsWithTheReason() throws {
+        let team = try Team()
+        try team.pushSpec("004-broken", maxAttempts: 2, agent: "echo \"<?php echo 'attempt '.$DEVSYS_ATTEMPT;\" > app/004-broken.php\n")
+        let run = try team.runUntilIdle()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try team.state(of: "004-broken") == "failed")
+        let show = try devsys("task", "show", "004-broken", "--repo", team.bare.path)
+        #expect(show.stdout.contains("attempt 2 of 2"), "\(show.stdout)")
+        #expect(show.stdout.contains("tests failed"), "\(show.stdout)")
+        #expect(try team.branchLog("004-broken").count == 2)
+    }
+
+    @Test func aKilledControllerResumesWithOneCommitPerAttemptAndNoDuplicateNotes() throws {
+        let team = try Team()
+        let traces = team.traces.path
+        // The agent announces itself, then takes long enough to be killed mid-job.
+        try team.pushSpec(
+            "005-slow",
+            agent: """
+                echo started >> "\(traces)/runs"
+                [ -e "\(traces)/killed" ] || sleep 20
+                cat > app/005-slow.php <<'PHP'
+                \(Self.page("005-slow", good: true))
+                PHP
+                """
+        )
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: devsysBinary)
+        serve.arguments = ["serve", "--repo", team.bare.path, "--poll", "0.2"]
+        serve.environment = commandEnvironment
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: "\(traces)/runs") && Date() < deadline { usleep(50_000) }
+        try #require(FileManager.default.fileExists(atPath: "\(traces)/runs"), "the coding job started under serve")
+        kill(serve.processIdentifier, SIGKILL)
+        serve.waitUntilExit()
+        FileManager.default.createFile(atPath: "\(traces)/killed", contents: nil)
+        #expect(try team.branchLog("005-slow").isEmpty, "nothing committed by the killed run")
+
+        let run = try team.runUntilIdle()
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try team.state(of: "005-slow") == "review")
+        #expect(try team.branchLog("005-slow") == ["Task 005-slow (attempt 1)|1"])
+        #expect(try team.testedCommits("005-slow") == 1)
+        // One notes commit per test run: the template's own task and this one, no replays.
+        #expect(try git("rev-list", "--count", "refs/notes/devsys/tests", in: team.bare) == "2\n")
+        #expect(try String(contentsOfFile: "\(traces)/runs", encoding: .utf8) == "started\nstarted\n", "the agent ran again after the kill")
+    }
+
+    @Test func serveWakesOnAPushThroughThePostReceiveHook() throws {
+        let team = try Team()
+        let serve = Process()
+        serve.executableURL = URL(fileURLWithPath: devsysBinary)
+        // A long poll: only the hook's notification can make it act in time.
+        serve.arguments = ["serve", "--repo", team.bare.path, "--poll", "600"]
+        serve.environment = commandEnvironment
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        defer {
+            serve.terminate()
+            serve.waitUntilExit()
+        }
+        usleep(500_000)
+        try team.pushSpec("006-fast", agent: "cat > app/006-fast.php <<'PHP'\n\(Self.page("006-fast", good: true))\nPHP\n")
+        let deadline = Date().addingTimeInterval(30)
+        var branch = ""
+        while Date() < deadline {
+            branch = (try? gitResult("rev-parse", "--verify", "-q", "task/006-fast", in: team.bare).stdout) ?? ""
+            if !branch.isEmpty { break }
+            usleep(50_000)
+        }
+        #expect(!branch.isEmpty, "serve acted on the push")
+    }
+}

@@ -1,0 +1,227 @@
+import ControlRepository
+import Foundation
+import Git
+import Store
+import Testing
+
+@testable import Pipeline
+
+/// The store can be rebuilt from git alone (DESIGN §4): run a pipeline over tasks that end in
+/// every state, lose the store, reindex, and find the same states.
+@Suite struct ReindexTests {
+    @Test func reindexAfterLosingTheStoreFindsEveryTaskWhereItWas() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("101-passes")
+        try repo.addSpec("102-fails-tests", acceptance: "false", maxAttempts: 1)
+        try repo.addSpec("103-merged")
+        try repo.addSpec("104-rejected")
+        try repo.addSpec("105-auto", review: "auto")
+        try repo.addSpec("106-second-try", acceptance: "test \"$(cat app/106-second-try.txt)\" -ge 2", maxAttempts: 2)
+        try repo.addSpec("107-coding-fails", agent: "echo 'no idea' >&2; exit 1", maxAttempts: 1)
+        try repo.addSpec("108-spec-deleted")
+        try repo.commit("Add the specs")
+
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        let store = controller.store
+        let reviews = Reviews(repositoryPath: repo.path, store: store)
+        let toMerge = try #require(try store.task(id: "103-merged"))
+        try reviews.approve(toMerge, reviewer: "Ada")
+        if case .conflicts(let paths) = try TaskMerger(repositoryPath: repo.path, store: store).merge(toMerge, actor: "Ada") {
+            Issue.record("103-merged conflicts in \(paths)")
+        }
+        try reviews.reject(try #require(try store.task(id: "104-rejected")), reviewer: "Ada", reason: "wrong colour")
+        try repo.git("reset", "-q", "--hard")  // the work tree catches up with the merges devsys made on main
+        try repo.git("rm", "-q", "-r", "specs/108-spec-deleted")
+        try repo.commit("Drop 108")
+        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+
+        let before = Dictionary(uniqueKeysWithValues: try store.tasks().map { ($0.id, $0) })
+        #expect(
+            before.mapValues(\.state.rawValue) == [
+                "101-passes": "review", "102-fails-tests": "failed", "103-merged": "merged", "104-rejected": "rejected",
+                "105-auto": "merged", "106-second-try": "review", "107-coding-fails": "failed", "108-spec-deleted": "cancelled",
+            ]
+        )
+
+        try store.close()
+        try repo.loseStore()
+        let rebuilt = try Store(path: repo.state.storeFile)
+        let tasks = try Reindexer(repositoryPath: repo.path, store: rebuilt, state: repo.state).reindex()
+        #expect(tasks.map(\.id) == before.keys.sorted())
+        for task in tasks where task.id != "107-coding-fails" {
+            let old = try #require(before[task.id])
+            #expect(task.state == old.state, "\(task.id): \(task.reason ?? "")")
+            #expect(task.attempt == old.attempt, "\(task.id)")
+            #expect(task.branchHead == old.branchHead, "\(task.id)")
+            #expect(task.title == old.title && task.app == old.app, "\(task.id)")
+        }
+        #expect(try rebuilt.task(id: "104-rejected")?.reason == "rejected by Ada: wrong colour")
+        #expect(try rebuilt.task(id: "102-fails-tests")?.reason?.hasPrefix("tests failed on attempt 1 of 1") == true)
+
+        // A coding attempt that failed without a commit leaves no trace in git: the task runs again.
+        let trunk = try repo.rev("main")
+        #expect(try rebuilt.task(id: "107-coding-fails")?.state == .queued)
+        #expect(try rebuilt.job(key: JobKey(taskID: "107-coding-fails", step: .coding, inputCommit: trunk))?.state == .pending)
+        // The reconciler starts from where reindex read the trunk: nothing to redo.
+        #expect(try !Reconciler(repositoryPath: repo.path, store: rebuilt).reconcile().changedAnything)
+    }
+
+    @Test func aBranchMovedByHandIsTestedAgainAndAFailingOneCodedAgain() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("201-pushed-to")
+        try repo.addSpec("202-retrying", acceptance: "false", maxAttempts: 3)
+        try repo.commit("Add the specs")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        // Only the first round: code and test 202 once, without waiting for its next attempts.
+        let summary = try Reconciler(repositoryPath: repo.path, store: controller.store).reconcile()
+        #expect(summary.started == ["201-pushed-to", "202-retrying"])
+        for _ in 0..<10 {
+            if try controller.store.events(taskID: "202-retrying").contains(where: { $0.kind == "tests.failed" }) { break }
+            _ = try await controller.runDueJobs(progress: { _ in })
+        }
+        #expect(try controller.store.task(id: "201-pushed-to")?.state == .review)
+        #expect(try controller.store.task(id: "202-retrying")?.state == .coding)
+
+        try repo.git("checkout", "-q", "task/201-pushed-to")
+        try repo.write("app/by-hand.txt", "a person's fix\n")
+        try repo.commit("A fix by hand")
+        try repo.git("checkout", "-q", "main")
+        let pushed = try repo.rev("task/201-pushed-to")
+
+        try controller.store.close()
+        try repo.loseStore()
+        let rebuilt = try Store(path: repo.state.storeFile)
+        let tasks = try Reindexer(repositoryPath: repo.path, store: rebuilt, state: repo.state).reindex()
+        #expect(tasks.map(\.state) == [.testing, .coding])
+        #expect(tasks[0].branchHead == pushed)
+        #expect(try rebuilt.job(key: JobKey(taskID: "201-pushed-to", step: .testing, inputCommit: pushed))?.state == .pending)
+        let failing = try #require(tasks[1].branchHead)
+        let coding = try #require(try rebuilt.job(key: JobKey(taskID: "202-retrying", step: .coding, inputCommit: failing)))
+        #expect(coding.state == .pending)
+        #expect(String(decoding: coding.payload, as: UTF8.self).contains("The tests failed"), "the failing report is the agent's feedback")
+        #expect(tasks[1].attempt == 1 && tasks[1].maxAttempts == 3)
+    }
+
+    @Test func storedReportsAreReadFromTheirJUnitXML() throws {
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <testsuites name="x" tests="3" failures="1" errors="0" skipped="1" time="1.500">
+              <testsuite name="unit">
+                <testcase name="adds" classname="math" time="0.5"/>
+                <testcase name="divides" classname="math" time="1.0"><failure message="expected 2">got 3</failure></testcase>
+                <testcase name="later" classname="http"><skipped message="after deploy"/></testcase>
+              </testsuite>
+            </testsuites>
+            """
+        let commit = try #require(ObjectID(hex: String(repeating: "ab", count: 20)))
+        let report = try StoredTestReport(xml: xml, commit: commit, source: .note)
+        #expect(!report.passed)
+        #expect(report.summary == "3 tests (1 skipped), 1 failure: divides")
+        #expect(report.testCases.map(\.status) == [.passed, .failed, .skipped])
+        #expect(report.testCases[1].message == "expected 2" && report.testCases[1].details == "got 3")
+        #expect(report.testCases[1].suite == "unit" && report.time == 1.5)
+        #expect(throws: StoredTestReportError.self) { try StoredTestReport(xml: "not xml", commit: commit, source: .file) }
+    }
+}
+
+/// A control repository made with the git CLI in a temp folder, with an app whose tests are shell
+/// commands, and a state folder beside it. Specs are added with `addSpec`, then `commit`.
+struct PipelineRepo {
+    let root: URL
+    let path: String
+    let state: StateDirectory
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-pipeline-\(UUID().uuidString.prefix(8))")
+        path = root.appendingPathComponent("control").path
+        state = StateDirectory(root.appendingPathComponent("state"))
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try git("init", "-q", "-b", "main")
+        try write("devsys.yaml", "apps:\n  web:\n    path: app\n    test: sh tests/run.sh\nagents:\n  coding: { kind: script, timeout_s: 60 }\n")
+        try write("tests/run.sh", "echo 'app tests ok'\n")
+        try write("app/index.txt", "home\n")
+        try commit("Start")
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// A spec whose agent writes `app/<id>.txt` with the attempt number, and whose acceptance
+    /// check is `acceptance` (by default: the file exists).
+    func addSpec(_ id: String, acceptance: String? = nil, agent: String? = nil, maxAttempts: Int = 3, review: String = "required") throws {
+        try write(
+            "specs/\(id)/task.yaml",
+            """
+            id: \(id)
+            title: Task \(id)
+            kind: feature
+            app: web
+            story: As a reader I want \(id) so that the test has something to check.
+            acceptance:
+              - name: accepted
+                run: \(yamlQuoted(acceptance ?? "test -f app/\(id).txt"))
+            expected_artifacts: [app/\(id).txt]
+            retry_policy: { max_attempts: \(maxAttempts), backoff_s: 1, max_backoff_s: 1 }
+            review: \(review)
+
+            """
+        )
+        try write("specs/\(id)/agent.sh", (agent ?? "echo \"$DEVSYS_ATTEMPT\" > app/\(id).txt") + "\n")
+    }
+
+    private func yamlQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    func write(_ relative: String, _ text: String) throws {
+        let url = URL(fileURLWithPath: path).appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    func commit(_ message: String) throws {
+        try git("add", "-A")
+        try git("commit", "-q", "-m", message)
+    }
+
+    func rev(_ revision: String) throws -> String {
+        try git("rev-parse", "--verify", revision).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Deletes the store's files, as a lost disk would.
+    func loseStore() throws {
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: state.storeFile.path + suffix)
+        }
+        #expect(!FileManager.default.fileExists(atPath: state.storeFile.path))
+    }
+
+    @discardableResult
+    func git(_ arguments: String...) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: path)
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("GIT_") { environment[key] = nil }
+        environment.merge([
+            "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada Tester",
+            "GIT_COMMITTER_EMAIL": "ada@example.com", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
+        ]) { $1 }
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "git \(arguments.joined(separator: " ")): \(String(decoding: errorData, as: UTF8.self))")
+        return String(decoding: data, as: UTF8.self)
+    }
+}
