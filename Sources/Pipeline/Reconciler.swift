@@ -41,6 +41,7 @@ public struct Reconciler: Sendable {
         let trunk = try control.trunkCommit()
         let previous = try store.value(forKey: Self.positionKey)
         var summary = ReconcileSummary(trunkCommit: trunk.commit.hex)
+        try followTaskBranches(in: control.repository, into: &summary, now: now)
         guard previous != trunk.commit.hex else { return summary }
 
         let old = previous.flatMap(ObjectID.init(hex:)).flatMap { (try? control.repository.commit($0)) != nil ? $0 : nil }
@@ -144,6 +145,32 @@ public struct Reconciler: Sendable {
                 message: problems.map(\.description).joined(separator: "\n"),
                 at: now
             )
+        }
+    }
+
+    /// A task branch moved by someone else (a force push, a reviewer's fix-up commit) while its
+    /// task was being tested or reviewed: the new head is what counts, and it is tested again
+    /// before anyone can merge it. A deleted branch fails the task with a reason saying so.
+    private func followTaskBranches(in repository: Repository, into summary: inout ReconcileSummary, now: Date) throws {
+        for task in try store.tasks(states: [.testing, .review]) {
+            let head = try repository.reference(named: "refs/heads/task/\(task.id)")
+            guard head?.hex != task.branchHead else { continue }
+            try store.transaction { transaction in
+                var record = task
+                record.branchHead = head?.hex
+                record.updatedAt = now
+                try transaction.upsertTask(record)
+                if let head {
+                    try transaction.transition(taskID: task.id, from: [task.state], to: .testing, reason: "task/\(task.id) moved to \(head.short) outside devsys; testing it", at: now)
+                    try transaction.enqueue(JobKey(taskID: task.id, step: .testing, inputCommit: head.hex), maxAttempts: Self.crashAllowance + 1, now: now)
+                } else {
+                    try transaction.transition(
+                        taskID: task.id, from: [task.state], to: .failed,
+                        reason: "task/\(task.id) was deleted outside devsys; push it back or run 'devsys task retry \(task.id)'", at: now
+                    )
+                }
+            }
+            summary.updated.append(task.id)
         }
     }
 

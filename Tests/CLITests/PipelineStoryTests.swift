@@ -187,4 +187,51 @@ import Testing
         }
         #expect(!branch.isEmpty, "serve acted on the push")
     }
+
+    @Test func aForcePushedTaskBranchIsTestedAgainBeforeItCanMerge() throws {
+        let team = try Team()
+        try team.pushSpec("007-edit", agent: "cat > app/007-edit.php <<'PHP'\n\(Self.page("007-edit", good: true))\nPHP\n")
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "007-edit") == "review")
+
+        // A reviewer replaces the agent's commit with a broken one and force-pushes the branch.
+        try git("fetch", "-q", "origin", "task/007-edit", in: team.clone)
+        try git("checkout", "-q", "-b", "task/007-edit", "FETCH_HEAD", in: team.clone)
+        try team.scratch.write("blog/app/007-edit.php", Self.page("007-edit", good: false))
+        try git("commit", "-q", "--amend", "-am", "Reviewer's take", in: team.clone)
+        try git("push", "-q", "--force", "origin", "task/007-edit", in: team.clone)
+        let pushed = try git("rev-parse", "HEAD", in: team.clone).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let merge = try devsys("pr", "merge", "007-edit", "--repo", team.bare.path)
+        #expect(merge.status == 1, "an untested head never merges")
+        #expect(try team.runUntilIdle().status == 0)
+        let show = try devsys("task", "show", "007-edit", "--repo", team.bare.path)
+        #expect(show.stdout.contains("moved to"), "\(show.stdout)")
+        // Its failure sent the task back to coding, whose new attempt builds on the pushed head.
+        #expect(try team.branchLog("007-edit").first == "Task 007-edit (attempt 2)|2")
+        let note = try git("notes", "--ref=devsys/tests", "show", pushed, in: team.bare)
+        #expect(note.contains("<testsuites") && !note.contains("failures=\"0\""), "the pushed head was tested, and failed: \(note)")
+    }
+
+    @Test func aDeletedSpecCancelsItsTaskAndAnInvalidOneFailsWithTheReason() throws {
+        let team = try Team()
+        for id in ["008-gone", "009-later"] {
+            try team.pushSpec(id, agent: "cat > app/\(id).php <<'PHP'\n\(Self.page(id, good: true))\nPHP\n")
+        }
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "008-gone") == "review")
+        // Then one spec is deleted and the other broken, with the hooks bypassed the way a push
+        // to a repository without them would.
+        try git("rm", "-q", "-r", "specs/008-gone", in: team.clone)
+        try team.scratch.write("blog/specs/009-later/task.yaml", validSpec(id: "009-later", app: "nope"))
+        try git("commit", "-q", "--no-verify", "-am", "Drop one, break one", in: team.clone)
+        try FileManager.default.removeItem(at: team.bare.appendingPathComponent("hooks/pre-receive"))
+        try git("push", "-q", "origin", "main", in: team.clone)
+
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "008-gone") == "cancelled")
+        #expect(try team.state(of: "009-later") == "failed")
+        let show = try devsys("task", "show", "009-later", "--repo", team.bare.path)
+        #expect(show.stdout.contains("unknown app 'nope'"), "\(show.stdout)")
+    }
 }
