@@ -51,7 +51,12 @@ extension Repository {
                             try diffTrees(ObjectID(git_tree_entry_id(before)), ObjectID(git_tree_entry_id(after)), prefix: path + "/", into: &changes)
                         } else {
                             changes.append(
-                                TreeChange(path: path, status: .modified, oldID: ObjectID(git_tree_entry_id(before)), newID: ObjectID(git_tree_entry_id(after)))
+                                TreeChange(
+                                    path: path,
+                                    status: .modified,
+                                    oldID: ObjectID(git_tree_entry_id(before)),
+                                    newID: ObjectID(git_tree_entry_id(after))
+                                )
                             )
                         }
                     } else {

@@ -33,7 +33,11 @@ public final class Controller: Sendable {
         try ControllerLock.acquire(state.controllerLock)
         let reclaimed = try store.releaseLeases(notOwnedBy: worker)
         if reclaimed > 0 {
-            try store.appendEvent(taskID: nil, kind: "controller.reclaimed", message: "took over \(reclaimed) job(s) left running by a stopped controller")
+            try store.appendEvent(
+                taskID: nil,
+                kind: "controller.reclaimed",
+                message: "took over \(reclaimed) job(s) left running by a stopped controller"
+            )
         }
     }
 

@@ -44,7 +44,9 @@ public struct JobRunner: Sendable {
             let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
             if failed.state == .dead {
                 try store.transition(
-                    taskID: job.key.taskID, from: [.queued, .coding, .testing, .review], to: .failed,
+                    taskID: job.key.taskID,
+                    from: [.queued, .coding, .testing, .review],
+                    to: .failed,
                     reason: "\(job.key.step.rawValue) kept failing: \(error)"
                 )
             }
@@ -69,8 +71,14 @@ public struct JobRunner: Sendable {
         let scratch = state.workFolder.appendingPathComponent("\(task.id)")
         let outcome = try await CodingAgent(runner: runner).attempt(
             CodingRequest(
-                repositoryPath: repositoryPath, taskID: task.id, spec: context.spec, head: head, attempt: attempt,
-                feedback: feedback, agent: context.config.agents.coding, scratchFolder: scratch
+                repositoryPath: repositoryPath,
+                taskID: task.id,
+                spec: context.spec,
+                head: head,
+                attempt: attempt,
+                feedback: feedback,
+                agent: context.config.agents.coding,
+                scratchFolder: scratch
             )
         )
         switch outcome {
@@ -84,7 +92,8 @@ public struct JobRunner: Sendable {
                 record.updatedAt = .now
                 try transaction.upsertTask(record)
                 try transaction.appendEvent(
-                    taskID: task.id, kind: "coding.committed",
+                    taskID: task.id,
+                    kind: "coding.committed",
                     message: "attempt \(attempt): \(commit.short) changes \(paths.joined(separator: ", "))",
                     data: ["commit": commit.hex, "attempt": String(attempt)]
                 )
@@ -97,17 +106,28 @@ public struct JobRunner: Sendable {
         case .failed(let reason, let log):
             try store.transaction { transaction in
                 try transaction.appendEvent(
-                    taskID: task.id, kind: "coding.failed", message: "attempt \(attempt): \(reason)",
+                    taskID: task.id,
+                    kind: "coding.failed",
+                    message: "attempt \(attempt): \(reason)",
                     data: ["attempt": String(attempt), "log": String(log.suffix(4000))]
                 )
                 if attempt >= task.maxAttempts {
                     try transaction.transition(
-                        taskID: task.id, from: [.coding], to: .failed,
-                        reason: "attempt \(attempt) of \(task.maxAttempts) failed: \(reason)", attempt: attempt
+                        taskID: task.id,
+                        from: [.coding],
+                        to: .failed,
+                        reason: "attempt \(attempt) of \(task.maxAttempts) failed: \(reason)",
+                        attempt: attempt
                     )
                     try transaction.complete(jobID: job.id, worker: worker)
                 } else {
-                    try transaction.transition(taskID: task.id, from: [.coding], to: .coding, reason: "attempt \(attempt) failed: \(reason)", attempt: attempt)
+                    try transaction.transition(
+                        taskID: task.id,
+                        from: [.coding],
+                        to: .coding,
+                        reason: "attempt \(attempt) failed: \(reason)",
+                        attempt: attempt
+                    )
                     // The same job again, after the spec's backoff, with this reason as feedback.
                     _ = try transaction.fail(jobID: job.id, worker: worker, error: "attempt \(attempt) failed: \(reason)\n\n\(log)", retryable: true)
                 }
@@ -126,7 +146,10 @@ public struct JobRunner: Sendable {
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let report = try await TestingAgent(runner: runner).test(
             TestRequest(
-                repositoryPath: repositoryPath, taskID: task.id, commit: commit, spec: context.spec,
+                repositoryPath: repositoryPath,
+                taskID: task.id,
+                commit: commit,
+                spec: context.spec,
                 testCommand: context.config.apps.first { $0.name == context.spec.app }?.test,
                 scratchFolder: state.workFolder.appendingPathComponent(task.id)
             )
@@ -134,16 +157,27 @@ public struct JobRunner: Sendable {
         try TestingAgent.storeReport(report, for: commit, in: context.repository, reportsFolder: state.reportsFolder(taskID: task.id))
         try store.transaction { transaction in
             try transaction.appendEvent(
-                taskID: task.id, kind: report.passed ? "tests.passed" : "tests.failed",
-                message: "\(commit.short): \(report.summary)", data: ["commit": commit.hex]
+                taskID: task.id,
+                kind: report.passed ? "tests.passed" : "tests.failed",
+                message: "\(commit.short): \(report.summary)",
+                data: ["commit": commit.hex]
             )
             if report.passed {
                 try transaction.transition(taskID: task.id, from: [.testing], to: .review, reason: nil)
                 if context.spec.review == .auto {
-                    try transaction.enqueue(JobKey(taskID: task.id, step: .merge, inputCommit: commit.hex), maxAttempts: Reconciler.crashAllowance + 1)
+                    try transaction.enqueue(
+                        JobKey(taskID: task.id, step: .merge, inputCommit: commit.hex),
+                        maxAttempts: Reconciler.crashAllowance + 1
+                    )
                 }
             } else {
-                try transaction.sendBackToCoding(task, from: .testing, reason: "tests failed on \(commit.short): \(report.summary)", feedback: Self.feedback(from: report), head: commit)
+                try transaction.sendBackToCoding(
+                    task,
+                    from: .testing,
+                    reason: "tests failed on \(commit.short): \(report.summary)",
+                    feedback: Self.feedback(from: report),
+                    head: commit
+                )
             }
             try transaction.complete(jobID: job.id, worker: worker)
         }

@@ -67,7 +67,13 @@ public struct Reconciler: Sendable {
         guard let taskFile = snapshot.taskFile else {
             // The folder (or its task.yaml) is gone: the task is cancelled unless it already ended.
             guard let existing, !existing.state.isSettled else { return }
-            if try store.transition(taskID: snapshot.id, from: [existing.state], to: .cancelled, reason: "spec deleted from \(trunk.branch) in \(trunk.commit.short)", at: now) {
+            if try store.transition(
+                taskID: snapshot.id,
+                from: [existing.state],
+                to: .cancelled,
+                reason: "spec deleted from \(trunk.branch) in \(trunk.commit.short)",
+                at: now
+            ) {
                 summary.cancelled.append(snapshot.id)
             }
             return
@@ -80,11 +86,22 @@ public struct Reconciler: Sendable {
         if let existing, existing.specBlob == taskFile.hex { return }
         let restart = existing.map { [.failed, .cancelled, .rejected].contains($0.state) } ?? true
         try store.transaction { transaction in
-            var record = existing ?? TaskRecord(
-                id: spec.id, state: .queued, app: spec.app, title: spec.title, specCommit: trunk.commit.hex,
-                specBlob: taskFile.hex, branchHead: nil, attempt: 0, maxAttempts: spec.retryPolicy.maxAttempts,
-                reason: nil, createdAt: now, updatedAt: now
-            )
+            var record =
+                existing
+                ?? TaskRecord(
+                    id: spec.id,
+                    state: .queued,
+                    app: spec.app,
+                    title: spec.title,
+                    specCommit: trunk.commit.hex,
+                    specBlob: taskFile.hex,
+                    branchHead: nil,
+                    attempt: 0,
+                    maxAttempts: spec.retryPolicy.maxAttempts,
+                    reason: nil,
+                    createdAt: now,
+                    updatedAt: now
+                )
             record.app = spec.app
             record.title = spec.title
             record.specCommit = trunk.commit.hex
@@ -99,7 +116,13 @@ public struct Reconciler: Sendable {
             }
             try transaction.upsertTask(record)
             if restart, existing != nil {
-                try transaction.transition(taskID: spec.id, from: [record.state], to: .queued, reason: "spec changed in \(trunk.commit.short)", at: now)
+                try transaction.transition(
+                    taskID: spec.id,
+                    from: [record.state],
+                    to: .queued,
+                    reason: "spec changed in \(trunk.commit.short)",
+                    at: now
+                )
             } else if existing != nil {
                 try transaction.appendEvent(taskID: spec.id, kind: "spec.updated", message: "spec changed in \(trunk.commit.short)", at: now)
             }
@@ -133,9 +156,18 @@ public struct Reconciler: Sendable {
             } else {
                 try transaction.upsertTask(
                     TaskRecord(
-                        id: snapshot.id, state: .failed, app: snapshot.spec?.app ?? "", title: snapshot.spec?.title ?? snapshot.id,
-                        specCommit: trunk.commit.hex, specBlob: snapshot.taskFile?.hex ?? "", branchHead: nil, attempt: 0,
-                        maxAttempts: 0, reason: reason, createdAt: now, updatedAt: now
+                        id: snapshot.id,
+                        state: .failed,
+                        app: snapshot.spec?.app ?? "",
+                        title: snapshot.spec?.title ?? snapshot.id,
+                        specCommit: trunk.commit.hex,
+                        specBlob: snapshot.taskFile?.hex ?? "",
+                        branchHead: nil,
+                        attempt: 0,
+                        maxAttempts: 0,
+                        reason: reason,
+                        createdAt: now,
+                        updatedAt: now
                     )
                 )
             }
@@ -161,12 +193,25 @@ public struct Reconciler: Sendable {
                 record.updatedAt = now
                 try transaction.upsertTask(record)
                 if let head {
-                    try transaction.transition(taskID: task.id, from: [task.state], to: .testing, reason: "task/\(task.id) moved to \(head.short) outside devsys; testing it", at: now)
-                    try transaction.enqueue(JobKey(taskID: task.id, step: .testing, inputCommit: head.hex), maxAttempts: Self.crashAllowance + 1, now: now)
+                    try transaction.transition(
+                        taskID: task.id,
+                        from: [task.state],
+                        to: .testing,
+                        reason: "task/\(task.id) moved to \(head.short) outside devsys; testing it",
+                        at: now
+                    )
+                    try transaction.enqueue(
+                        JobKey(taskID: task.id, step: .testing, inputCommit: head.hex),
+                        maxAttempts: Self.crashAllowance + 1,
+                        now: now
+                    )
                 } else {
                     try transaction.transition(
-                        taskID: task.id, from: [task.state], to: .failed,
-                        reason: "task/\(task.id) was deleted outside devsys; push it back or run 'devsys task retry \(task.id)'", at: now
+                        taskID: task.id,
+                        from: [task.state],
+                        to: .failed,
+                        reason: "task/\(task.id) was deleted outside devsys; push it back or run 'devsys task retry \(task.id)'",
+                        at: now
                     )
                 }
             }
@@ -180,7 +225,13 @@ public struct Reconciler: Sendable {
             guard let head = task.branchHead.flatMap(ObjectID.init(hex:)),
                 try control.repository.isAncestor(head, of: trunk)
             else { continue }
-            if try store.transition(taskID: task.id, from: [task.state], to: .merged, reason: "merged into the trunk with git (\(trunk.short))", at: now) {
+            if try store.transition(
+                taskID: task.id,
+                from: [task.state],
+                to: .merged,
+                reason: "merged into the trunk with git (\(trunk.short))",
+                at: now
+            ) {
                 summary.merged.append(task.id)
             }
         }

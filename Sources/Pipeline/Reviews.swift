@@ -52,7 +52,12 @@ public struct Reviews: Sendable {
     private func append(_ line: String, on head: ObjectID, reviewer: String) throws {
         let repository = try Repository.open(at: repositoryPath)
         let existing = try repository.note(on: head, notesRef: Self.notesRef).map { $0.hasSuffix("\n") ? $0 : $0 + "\n" } ?? ""
-        try repository.setNote(existing + line + "\n", on: head, notesRef: Self.notesRef, author: Signature(name: reviewer, email: "devsys@localhost"))
+        try repository.setNote(
+            existing + line + "\n",
+            on: head,
+            notesRef: Self.notesRef,
+            author: Signature(name: reviewer, email: "devsys@localhost")
+        )
     }
 
     static func timestamp(_ date: Date) -> String {

@@ -48,7 +48,8 @@ public struct TaskMerger: Sendable {
             case .conflicts(let paths):
                 try store.transaction { transaction in
                     try transaction.sendBackToCoding(
-                        task, from: .review,
+                        task,
+                        from: .review,
                         reason: "merge conflict with \(trunk.branch) in \(paths.joined(separator: ", "))",
                         feedback: "Merging task/\(task.id) into \(trunk.branch) (\(trunk.commit.short)) conflicts in:\n"
                             + paths.map { "- \($0)\n" }.joined() + "Rebase your change on \(trunk.branch) and resolve them.\n",
@@ -70,7 +71,13 @@ public struct TaskMerger: Sendable {
         throw PipelineError.trunkKeepsMoving(task.id)
     }
 
-    private func record(_ task: TaskRecord, merged commit: ObjectID, into trunk: String, actor: String, also: (Store.Transaction) throws -> Void) throws {
+    private func record(
+        _ task: TaskRecord,
+        merged commit: ObjectID,
+        into trunk: String,
+        actor: String,
+        also: (Store.Transaction) throws -> Void
+    ) throws {
         try store.transaction { transaction in
             try transaction.transition(taskID: task.id, from: [.review], to: .merged, reason: "merged into \(trunk) as \(commit.short) by \(actor)")
             try also(transaction)

@@ -24,11 +24,13 @@ while let argument = arguments.popFirst() {
         }
         runs = value
     case "-h", "--help":
-        print("""
+        print(
+            """
             usage: devsys-bench [--runs N] [NAME…]
             Benchmarks (default: all): \(allBenchmarks.map(\.name).joined(separator: ", "))
             Build in release: swift run -c release devsys-bench
-            """)
+            """
+        )
         exit(0)
     default:
         selected.append(argument)

@@ -18,7 +18,10 @@ struct Devsys: AsyncParsableCommand {
             Exit status: 0 ok, 1 failed (e.g. invalid specs), 2 usage error.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Tasks.self, TaskCommand.self, Report.self, PullRequests.self, Reindex.self]
+        subcommands: [
+            Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Tasks.self, TaskCommand.self, Report.self, PullRequests.self,
+            Reindex.self,
+        ]
     )
 
     /// Exit status for bad usage; the contract says 2 (swift-argument-parser would use 64).

@@ -38,7 +38,7 @@ extension Devsys {
                 source.resume()
                 return source
             }
-            defer { signals.forEach { $0.cancel() } }
+            defer { for source in signals { source.cancel() } }
             do {
                 try await serving.value
             } catch is CancellationError {

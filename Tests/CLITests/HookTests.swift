@@ -69,7 +69,10 @@ import Testing
         try git("add", "specs", in: blog)
         let commit = try gitResult("commit", "-m", "Add login", in: blog)
         #expect(commit.status != 0)
-        #expect(commit.stderr.contains("specs/002-login/task.yaml:4:6: error: unknown app 'shop'"), "git shows hook output on stderr: \(commit.stderr)")
+        #expect(
+            commit.stderr.contains("specs/002-login/task.yaml:4:6: error: unknown app 'shop'"),
+            "git shows hook output on stderr: \(commit.stderr)"
+        )
         #expect(try git("rev-list", "--count", "HEAD", in: blog) == "1\n")
 
         try scratch.write("blog/specs/002-login/task.yaml", validSpec(id: "002-login"))

@@ -234,4 +234,49 @@ import Testing
         let show = try devsys("task", "show", "009-later", "--repo", team.bare.path)
         #expect(show.stdout.contains("unknown app 'nope'"), "\(show.stdout)")
     }
+
+    @Test func aBranchMergedWithPlainGitIsRecognised() throws {
+        let team = try Team()
+        try team.pushSpec("010-plain", agent: "cat > app/010-plain.php <<'PHP'\n\(Self.page("010-plain", good: true))\nPHP\n")
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "010-plain") == "review")
+        try git("pull", "-q", "--no-rebase", "origin", "main", in: team.clone)
+        try git("fetch", "-q", "origin", "task/010-plain", in: team.clone)
+        try git("merge", "-q", "--no-edit", "FETCH_HEAD", in: team.clone)
+        try git("push", "-q", "origin", "main", in: team.clone)
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "010-plain") == "merged")
+    }
+
+    @Test func aMergeConflictSendsTheTaskBackToCodingWithTheConflictingPaths() throws {
+        let team = try Team()
+        let traces = team.traces.path
+        try team.pushSpec(
+            "011-clash",
+            agent: """
+                cp "$DEVSYS_FEEDBACK_FILE" "\(traces)/feedback-$DEVSYS_ATTEMPT.txt"
+                cat > app/index.php <<'PHP'
+                <?php require_once __DIR__ . '/layout.php'; page('Blog', '<p>attempt '.getenv('X').'</p>');
+                PHP
+                echo "<?php require_once __DIR__ . '/layout.php'; page('Clash', 'attempt $DEVSYS_ATTEMPT');" > app/011-clash.php
+                """
+        )
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "011-clash") == "review")
+        // Someone changes the same lines on main in the meantime.
+        try git("pull", "-q", "--no-rebase", "origin", "main", in: team.clone)
+        try team.scratch.write("blog/app/index.php", "<?php require_once __DIR__ . '/layout.php'; page('Blog', '<p>edited on main</p>');\n")
+        try git("commit", "-q", "-am", "Edit the home page", in: team.clone)
+        try git("push", "-q", "origin", "main", in: team.clone)
+
+        #expect(try devsys("pr", "approve", "011-clash", "--repo", team.bare.path).status == 0)
+        let merge = try devsys("pr", "merge", "011-clash", "--repo", team.bare.path)
+        #expect(merge.status == 1)
+        #expect((merge.stdout + merge.stderr).contains("app/index.php"), "\(merge.stdout)\(merge.stderr)")
+        #expect(try team.state(of: "011-clash") == "coding")
+        #expect(try devsys("run", "--until-idle", "--timeout", "60", "--repo", team.bare.path).status == 0)
+        let feedback = try String(contentsOfFile: "\(traces)/feedback-2.txt", encoding: .utf8)
+        #expect(feedback.contains("conflicts in"), "\(feedback)")
+        #expect(feedback.contains("app/index.php"))
+    }
 }

@@ -11,7 +11,10 @@ import Testing
 
     @Test func pathsOnDiskAreCheckedBeforeCommitting() throws {
         let (scratch, blog) = try makeBlog()
-        try scratch.write("blog/specs/002-login/task.yaml", validSpec(id: "002-login").replacingOccurrences(of: "kind: feature", with: "kind: featur"))
+        try scratch.write(
+            "blog/specs/002-login/task.yaml",
+            validSpec(id: "002-login").replacingOccurrences(of: "kind: feature", with: "kind: featur")
+        )
         let result = try devsys("validate", "specs/002-login", in: blog)
         #expect(result.status == 1)
         #expect(result.stdout.contains("specs/002-login/task.yaml:3:7: error:"), "\(result.stdout)")
@@ -29,7 +32,13 @@ import Testing
         let result = try devsys("validate", "--json", "specs/002-login", in: blog)
         #expect(result.status == 1)
         struct Output: Decodable {
-            struct Problem: Decodable { var path: String; var line: Int; var column: Int; var severity: String; var message: String }
+            struct Problem: Decodable {
+                var path: String
+                var line: Int
+                var column: Int
+                var severity: String
+                var message: String
+            }
             var valid: Bool
             var checked: [String]
             var diagnostics: [Problem]

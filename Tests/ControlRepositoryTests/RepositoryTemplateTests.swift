@@ -17,7 +17,10 @@ import Testing
         #expect(mode == .executable)
 
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let report = try ControlRepository.validate(paths: [root.appendingPathComponent("repo-template/specs").path], root: root.appendingPathComponent("repo-template"))
+        let report = try ControlRepository.validate(
+            paths: [root.appendingPathComponent("repo-template/specs").path],
+            root: root.appendingPathComponent("repo-template")
+        )
         #expect(report.isValid, "\(report.diagnostics)")
         #expect(report.checkedFolders == ["specs/001-about-page"])
     }
