@@ -2,9 +2,9 @@ import Foundation
 
 /// The `Key: value` trailers of a commit message: the lines of its last paragraph, as
 /// `git interpret-trailers --parse` reads them when every line of that paragraph is a trailer.
-enum CommitTrailers {
+public enum CommitTrailers {
     /// Trailers of `message`, in order; empty when the last paragraph is not all trailers.
-    static func parse(_ message: String) -> [(key: String, value: String)] {
+    public static func parse(_ message: String) -> [(key: String, value: String)] {
         let paragraphs = message.split(separator: "\n", omittingEmptySubsequences: false)
             .split { $0.trimmingCharacters(in: .whitespaces).isEmpty }
         // A message with one paragraph is all subject: git reads no trailers from it.
@@ -20,7 +20,7 @@ enum CommitTrailers {
     }
 
     /// The value of the last trailer named `key` (case-insensitive, like git).
-    static func value(_ key: String, in message: String) -> String? {
+    public static func value(_ key: String, in message: String) -> String? {
         parse(message).last { $0.key.lowercased() == key.lowercased() }?.value
     }
 }

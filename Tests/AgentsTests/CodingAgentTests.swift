@@ -141,7 +141,8 @@ struct CodingAgentTests {
         )
 
         let elapsed = clock.now - start
-        #expect(elapsed < .seconds(6), "took \(elapsed)")
+        // Well short of the script's 30 s, with room for a busy machine's scheduling.
+        #expect(elapsed < .seconds(20), "took \(elapsed)")
         #expect(try #require(outcome.failureReason).contains("timed out after 1 s"))
         #expect(try fixture.branchHead() == fixture.head)
         let child = try #require(Int32(try fixture.readOutside("child.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -157,7 +158,7 @@ struct CodingAgentTests {
 
         let outcome = try await CodingAgent().attempt(fixture.codingRequest(timeout: .seconds(20)))
 
-        #expect(clock.now - start < .seconds(6))
+        #expect(clock.now - start < .seconds(20), "well short of the background sleep's 30 s")
         #expect(outcome.committedID != nil, "\(outcome)")
         let child = try #require(Int32(try fixture.readOutside("child.pid").trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!Shell.isAlive(child))
