@@ -87,10 +87,11 @@ public struct JobRunner: Sendable {
                 var record = task
                 record.branchHead = commit.hex
                 record.attempt = attempt
-                record.state = .testing
+                record.state = .coding
                 record.reason = nil
                 record.updatedAt = .now
                 try transaction.upsertTask(record)
+                try transaction.transition(taskID: task.id, from: [.coding], to: .testing, reason: "testing attempt \(attempt) at \(commit.short)")
                 try transaction.appendEvent(
                     taskID: task.id,
                     kind: "coding.committed",

@@ -47,12 +47,12 @@ func currentExecutablePath() -> String {
     return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
 }
 
-/// The identity devsys commits as when a command acts for the user: git's own settings when
-/// present (GIT_AUTHOR_NAME / EMAIL), else "devsys".
+/// The identity devsys commits and reviews as when a command acts for the user: GIT_AUTHOR_NAME /
+/// GIT_AUTHOR_EMAIL when set, else the login name.
 func actingSignature() -> Signature {
     let environment = ProcessInfo.processInfo.environment
     return Signature(
-        name: environment["GIT_AUTHOR_NAME"] ?? "devsys",
+        name: environment["GIT_AUTHOR_NAME"] ?? environment["USER"] ?? "devsys",
         email: environment["GIT_AUTHOR_EMAIL"] ?? "devsys@localhost"
     )
 }
