@@ -8,12 +8,14 @@ struct Devsys: AsyncParsableCommand {
         commandName: "devsys",
         abstract: "A git-native GitOps controller for agent-driven delivery.",
         discussion: """
-            Commit a task spec (specs/<id>/task.yaml) to a control repository; devsys drives it
-            through coding, testing, review and deployment, and records every result in git.
+            Commit a task spec (specs/<id>/task.yaml) to a control repository: devsys
+            drives it through a coding agent, a testing agent and review, and records
+            every result in git.
 
             Start here:
-              devsys init blog            create a control repository with an example spec
-              cd blog && devsys validate  check every spec on the trunk
+              devsys init --bare blog.git              a repository with an example spec
+              devsys run --until-idle --repo blog.git  code and test it
+              devsys pr list --repo blog.git           the tested branch waits for review
 
             Exit status: 0 ok, 1 failed (e.g. invalid specs), 2 usage error.
             """,
