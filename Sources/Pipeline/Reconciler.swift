@@ -182,7 +182,7 @@ public struct Reconciler: Sendable {
 
     /// A task branch moved by someone else (a force push, a reviewer's fix-up commit) while its
     /// task was being tested or reviewed: the new head is what counts, and it is tested again
-    /// before anyone can merge it. A deleted branch fails the task with a reason saying so.
+    /// before anyone can merge it. A deleted branch sends the task back to coding from the trunk.
     private func followTaskBranches(in repository: Repository, into summary: inout ReconcileSummary, now: Date) throws {
         for task in try store.tasks(states: [.testing, .review]) {
             let head = try repository.reference(named: "refs/heads/task/\(task.id)")
@@ -209,9 +209,15 @@ public struct Reconciler: Sendable {
                     try transaction.transition(
                         taskID: task.id,
                         from: [task.state],
-                        to: .failed,
-                        reason: "task/\(task.id) was deleted outside devsys; push it back or run 'devsys task retry \(task.id)'",
+                        to: .queued,
+                        reason: "task/\(task.id) was deleted outside devsys; coding again from the trunk",
                         at: now
+                    )
+                    try transaction.restart(
+                        JobKey(taskID: task.id, step: .coding, inputCommit: try ControlRepository(repository).trunkCommit().commit.hex),
+                        payload: CodingPayload(feedback: nil).encoded(),
+                        maxAttempts: task.maxAttempts + Self.crashAllowance,
+                        now: now
                     )
                 }
             }

@@ -26,8 +26,7 @@ public struct TaskRetry: Sendable {
 
     /// - Returns: The task as it is now, and the coding job that will run.
     /// - Throws: `PipelineError.unknownTask`, `.wrongState` (not failed or rejected),
-    ///   `.invalidSpec` (the spec is gone or broken on the trunk); `TaskRetryError` when every
-    ///   coding job the task could start from has already run.
+    ///   `.invalidSpec` (the spec is gone or broken on the trunk).
     @discardableResult
     public func retry(taskID: String, actor: String, now: Date = .now) throws -> (task: TaskRecord, job: Job) {
         guard let task = try store.task(id: taskID) else { throw PipelineError.unknownTask(taskID) }
@@ -52,55 +51,14 @@ public struct TaskRetry: Sendable {
             record.reason = "retried by \(actor)"
             record.updatedAt = now
             try transaction.upsertTask(record)
-            let job = try startCoding(
-                record,
-                from: [head, context.trunkCommit].compactMap { $0 },
-                feedback: feedback,
-                spec: context.spec,
-                in: transaction,
+            let job = try transaction.restart(
+                JobKey(taskID: taskID, step: .coding, inputCommit: (head ?? context.trunkCommit).hex),
+                payload: CodingPayload(feedback: feedback).encoded(),
+                maxAttempts: record.maxAttempts + Reconciler.crashAllowance,
+                backoff: context.spec.retryPolicy.backoff,
                 now: now
             )
             return (record, job)
-        }
-    }
-
-    /// The coding job keyed by the first of `candidates` that has none yet, or whose job died
-    /// (requeued); job keys are unique, so a finished one cannot run again.
-    private func startCoding(
-        _ task: TaskRecord,
-        from candidates: [ObjectID],
-        feedback: String,
-        spec: TaskSpec,
-        in transaction: Store.Transaction,
-        now: Date
-    ) throws -> Job {
-        for commit in candidates {
-            let key = JobKey(taskID: task.id, step: .coding, inputCommit: commit.hex)
-            let (job, created) = try transaction.enqueue(
-                key,
-                payload: CodingPayload(feedback: feedback).encoded(),
-                maxAttempts: task.maxAttempts + Reconciler.crashAllowance,
-                backoff: spec.retryPolicy.backoff,
-                now: now
-            )
-            if created { return job }
-            switch job.state {
-            case .pending, .leased: return job
-            case .dead: return try transaction.requeueDeadJob(id: job.id, now: now)
-            case .done: continue
-            }
-        }
-        throw TaskRetryError.nothingToStartFrom(task.id, candidates.map(\.short))
-    }
-}
-
-public enum TaskRetryError: Error, CustomStringConvertible {
-    case nothingToStartFrom(String, [String])
-
-    public var description: String {
-        switch self {
-        case .nothingToStartFrom(let id, let commits):
-            "task \(id) already ran coding from \(commits.joined(separator: " and ")); commit to the trunk or to task/\(id) (or change the spec) to start it again"
         }
     }
 }

@@ -279,4 +279,34 @@ import Testing
         #expect(feedback.contains("conflicts in"), "\(feedback)")
         #expect(feedback.contains("app/index.php"))
     }
+
+    @Test func aDeletedTaskBranchIsCodedAgainAndAFailedTaskCanBeRetried() throws {
+        let team = try Team()
+        let traces = team.traces.path
+        // Fails (no change at all) until the test drops a file that lets it write its page.
+        try team.pushSpec(
+            "012-again",
+            maxAttempts: 1,
+            agent: """
+                [ -e "\(traces)/go" ] || exit 0
+                cat > app/012-again.php <<'PHP'
+                \(Self.page("012-again", good: true))
+                PHP
+                """
+        )
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "012-again") == "failed")
+        FileManager.default.createFile(atPath: "\(traces)/go", contents: nil)
+        let retry = try devsys("task", "retry", "012-again", "--repo", team.bare.path)
+        #expect(retry.status == 0, "\(retry.stdout)\(retry.stderr)")
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "012-again") == "review")
+
+        try git("update-ref", "-d", "refs/heads/task/012-again", in: team.bare)
+        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.state(of: "012-again") == "review")
+        #expect(try team.branchLog("012-again").count == 1, "a new branch with one new agent commit")
+        let show = try devsys("task", "show", "012-again", "--repo", team.bare.path)
+        #expect(show.stdout.contains("was deleted outside devsys"), "\(show.stdout)")
+    }
 }
