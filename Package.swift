@@ -28,9 +28,11 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev"])]
         ),
         .target(name: "Git", dependencies: ["CGit2"]),
+        .target(name: "SSH", dependencies: ["CSSH2"]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Agents", dependencies: ["Git", "Specs"]),
+        .target(name: "Deploy", dependencies: ["Git", "Specs", "Agents"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
         // binary. The top-level `repo-template` and `hooks` are links to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks")]),
@@ -42,9 +44,11 @@ let package = Package(
         ),
         .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs", "Store", "ControlRepository", "Pipeline"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "CLITests", dependencies: ["devsys"]),

@@ -1,0 +1,146 @@
+import Foundation
+import Git
+import Specs
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Checks over HTTP that a host serves a revision (DESIGN §5): `GET <url>/REVISION` must give
+/// the commit id — PHP's realpath and OPcache caches can keep serving the old tree after a
+/// switch — and each `http` acceptance check of the spec must pass.
+public struct RevisionVerifier: Sendable {
+    /// For each request.
+    public var timeout: Duration
+    /// `REVISION` is asked this many times, `pause` apart, before the host is said to serve an old tree.
+    public var revisionAttempts: Int
+    public var pause: Duration
+
+    public init(timeout: Duration = .seconds(10), revisionAttempts: Int = 5, pause: Duration = .milliseconds(400)) {
+        self.timeout = timeout
+        self.revisionAttempts = max(1, revisionAttempts)
+        self.pause = pause
+    }
+
+    /// One request and what came back.
+    public struct ProbeResult: Sendable, Hashable, Codable {
+        public var path: String
+        public var expectedStatus: Int
+        public var bodyContains: String?
+        /// Nil when no response came (connection refused, timeout).
+        public var status: Int?
+        public var latencyMs: Int
+        /// The first 200 bytes of the body.
+        public var bodySnippet: String
+        public var passed: Bool
+        /// Why it failed, in words; nil when it passed.
+        public var failure: String?
+    }
+
+    public struct Report: Sendable, Hashable, Codable {
+        public var url: String
+        public var expectedCommit: String
+        /// What `<url>/REVISION` gave last (trimmed); nil when it gave no 200 response.
+        public var servedCommit: String?
+        public var revision: ProbeResult
+        public var checks: [ProbeResult]
+
+        public var servesExpectedRevision: Bool { revision.passed }
+        public var passed: Bool { revision.passed && checks.allSatisfy(\.passed) }
+
+        /// "serves 1a2b3c4d5e6f; 2/2 checks passed" or the first failures.
+        public var summary: String {
+            guard revision.passed else { return "\(url) does not serve \(expectedCommit.prefix(12)): \(revision.failure ?? "")" }
+            let failed = checks.filter { !$0.passed }
+            if failed.isEmpty { return "\(url) serves \(expectedCommit.prefix(12)); \(checks.count)/\(checks.count) checks passed" }
+            return "\(url) serves \(expectedCommit.prefix(12)); failed: " + failed.map { "\($0.path): \($0.failure ?? "")" }.joined(separator: "; ")
+        }
+    }
+
+    /// Asks `url` for `REVISION` until it names `expectedCommit` (at most `revisionAttempts`
+    /// times), then runs each check once. Never throws: every failure is in the report.
+    public func verify(url: String, expectedCommit: ObjectID, checks: [TaskSpec.HTTPProbe]) -> Report {
+        var revision = probe(url: url, path: "/REVISION", expectedStatus: 200, bodyContains: nil, expectedBody: expectedCommit.hex)
+        for _ in 1..<revisionAttempts where !revision.passed {
+            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            revision = probe(url: url, path: "/REVISION", expectedStatus: 200, bodyContains: nil, expectedBody: expectedCommit.hex)
+        }
+        let served = revision.status == 200 ? revision.bodySnippet.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        let results = checks.map { probe(url: url, path: $0.path, expectedStatus: $0.status, bodyContains: $0.bodyContains, expectedBody: nil) }
+        return Report(url: url, expectedCommit: expectedCommit.hex, servedCommit: served, revision: revision, checks: results)
+    }
+
+    func probe(url: String, path: String, expectedStatus: Int, bodyContains: String?, expectedBody: String?) -> ProbeResult {
+        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        let full = base + (path.hasPrefix("/") ? path : "/" + path)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let response = HTTPGet.fetch(full, timeout: timeout)
+        let elapsed = clock.now - start
+        let latency = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        var result = ProbeResult(
+            path: path,
+            expectedStatus: expectedStatus,
+            bodyContains: bodyContains,
+            status: response.status,
+            latencyMs: latency,
+            bodySnippet: String(decoding: response.body.prefix(200), as: UTF8.self),
+            passed: false,
+            failure: nil
+        )
+        let body = String(decoding: response.body, as: UTF8.self)
+        if let error = response.error {
+            result.failure = "no response from \(full): \(error)"
+        } else if response.status != expectedStatus {
+            result.failure = "status \(response.status ?? 0), expected \(expectedStatus)"
+        } else if let expectedBody, body.trimmingCharacters(in: .whitespacesAndNewlines) != expectedBody {
+            result.failure = "serves revision '\(body.prefix(64).trimmingCharacters(in: .whitespacesAndNewlines))', expected \(expectedBody)"
+        } else if let bodyContains, !body.contains(bodyContains) {
+            result.failure = "body does not contain '\(bodyContains)'"
+        } else {
+            result.passed = true
+        }
+        return result
+    }
+}
+
+/// A blocking GET with URLSession, no caches, no cookies.
+enum HTTPGet {
+    struct Response: Sendable {
+        var status: Int?
+        var body: Data
+        var error: String?
+    }
+
+    private final class Box: @unchecked Sendable {
+        var response = Response(status: nil, body: Data(), error: "no response")
+    }
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.urlCache = nil
+        configuration.httpShouldSetCookies = false
+        return URLSession(configuration: configuration)
+    }()
+
+    static func fetch(_ url: String, timeout: Duration) -> Response {
+        guard let target = URL(string: url) else { return Response(status: nil, body: Data(), error: "not a URL: \(url)") }
+        var request = URLRequest(url: target)
+        request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        request.cachePolicy = .reloadIgnoringLocalCacheData
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let task = session.dataTask(with: request) { data, response, error in
+            if let error {
+                box.response = Response(status: nil, body: Data(), error: error.localizedDescription)
+            } else {
+                box.response = Response(status: (response as? HTTPURLResponse)?.statusCode, body: data ?? Data(), error: nil)
+            }
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        return box.response
+    }
+}

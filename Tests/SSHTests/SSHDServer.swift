@@ -1,0 +1,246 @@
+import Foundation
+import SSH
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A real OpenSSH server for one test: its own host key, an ed25519 user key in its
+/// authorized_keys (plus an ECDSA one, an RSA one and a stranger key that is not), listening on a
+/// free port of 127.0.0.1, with a known_hosts file that lists its host key. `stop()` it in a `defer`.
+final class SSHDServer {
+    let folder: URL
+    let port: Int
+    /// The ed25519 host key (private key path; `.pub` next to it).
+    let hostKey: String
+    /// An ed25519 key in authorized_keys.
+    let userKey: String
+    /// An ECDSA (nistp256) key in authorized_keys.
+    let ecdsaKey: String
+    /// An RSA key in authorized_keys, which libssh2 1.10 cannot use.
+    let rsaKey: String
+    /// An ed25519 key that is not in authorized_keys.
+    let strangerKey: String
+    /// A known_hosts file listing this server's host key.
+    let knownHosts: String
+    /// sshd's log (`-e`), for diagnosing a failing test.
+    let logFile: String
+    let user: String
+    private let process: Process
+
+    /// Starts sshd with a host key of each of `hostKeyTypes` (`ed25519`, `ecdsa`); `hostKey` and
+    /// `knownHosts` are for the first.
+    init(hostKeyTypes: [String] = ["ed25519"]) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-sshd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        self.folder = folder
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        hostKey = path("host_\(hostKeyTypes[0])")
+        userKey = path("id_ed25519")
+        ecdsaKey = path("id_ecdsa")
+        rsaKey = path("id_rsa")
+        strangerKey = path("stranger_ed25519")
+        knownHosts = path("known_hosts")
+        logFile = path("sshd.log")
+        for type in hostKeyTypes { try Self.keygen(path("host_\(type)"), type: type) }
+        try Self.keygen(userKey, type: "ed25519")
+        try Self.keygen(ecdsaKey, type: "ecdsa", bits: 256)
+        try Self.keygen(rsaKey, type: "rsa", bits: 2048)
+        try Self.keygen(strangerKey, type: "ed25519")
+        let authorized = try [userKey, ecdsaKey, rsaKey].map { try String(contentsOfFile: $0 + ".pub", encoding: .utf8) }.joined()
+        try authorized.write(toFile: path("authorized_keys"), atomically: true, encoding: .utf8)
+        let user = String(cString: getpwuid(geteuid())!.pointee.pw_name)
+        self.user = user
+        // sshd's privilege separation wants this folder, which only exists while the system's sshd runs.
+        try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        // A free port can be taken by someone else before sshd binds it: then try another.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try Self.freePort()
+            let config = """
+                Port \(port)
+                ListenAddress 127.0.0.1
+                \(hostKeyTypes.map { "HostKey \(path("host_\($0)"))" }.joined(separator: "\n"))
+                AuthorizedKeysFile \(path("authorized_keys"))
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                UsePAM no
+                StrictModes no
+                PidFile \(path("sshd.pid"))
+                Subsystem sftp internal-sftp
+                AllowUsers \(user)
+                LogLevel VERBOSE
+
+                """
+            try config.write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+            process.arguments = ["-D", "-e", "-f", path("sshd_config")]
+            process.standardOutput = FileHandle(forWritingAtPath: logFile)
+            process.standardError = FileHandle(forWritingAtPath: logFile)
+            try process.run()
+            do {
+                try Self.waitUntilListening(process, port: port, logFile: logFile)
+            } catch let failure as TestFailure where attempt < 5 && failure.description.contains("Address already in use") {
+                continue
+            }
+            self.port = port
+            self.process = process
+            break
+        }
+        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
+        try "[127.0.0.1]:\(port) \(hostPublic[0]) \(hostPublic[1])\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+    }
+
+    /// A host description for this server, signing in with `identity` (default: the ed25519 user key).
+    func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHHost {
+        SSHHost(
+            address: "127.0.0.1",
+            port: port,
+            user: user,
+            identityFile: identity ?? userKey,
+            knownHostsFile: knownHosts ?? self.knownHosts,
+            connectTimeout: connectTimeout,
+            idleTimeout: .seconds(10)
+        )
+    }
+
+    /// Stops sshd (SIGTERM) and removes the folder.
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+
+    private static func waitUntilListening(_ process: Process, port: Int, logFile: String) throws {
+        func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+        let giveUp = Date().addingTimeInterval(10)
+        while Date() < giveUp {
+            if !process.isRunning {
+                process.waitUntilExit()
+                throw TestFailure("sshd exited with \(process.terminationStatus): \(log())")
+            }
+            if canConnect(port: port) { return }
+            usleep(20_000)
+        }
+        process.terminate()
+        throw TestFailure("sshd did not listen on port \(port) within 10 s: \(log())")
+    }
+
+    // MARK: Helpers
+
+    static func keygen(_ path: String, type: String, bits: Int? = nil) throws {
+        var arguments = ["-q", "-N", "", "-t", type, "-f", path, "-C", "devsys-test"]
+        if let bits { arguments += ["-b", String(bits)] }
+        try run("/usr/bin/ssh-keygen", arguments)
+    }
+
+    /// Runs a program and returns its stdout; throws with its stderr when it fails.
+    ///
+    /// Uses posix_spawn and files rather than Foundation's `Process` and pipes: with sshd running
+    /// as a `Process`, corelibs Foundation sometimes never reported a second child's exit.
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String], input: Data? = nil) throws -> String {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let inputPath = scratch.appendingPathComponent("in").path
+        let outputPath = scratch.appendingPathComponent("out").path
+        let errorPath = scratch.appendingPathComponent("err").path
+        try (input ?? Data()).write(to: URL(fileURLWithPath: inputPath))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for argument in argv { free(argument) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw TestFailure("cannot run \(program): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+            throw TestFailure("\(program) \(arguments.joined(separator: " ")) failed (\(status)): \(errors)")
+        }
+        return output
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on right now: bind port 0, read it, close.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestFailure("bind: \(errno)") }
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never says anything: an SSH server
+/// that hangs before its banner.
+final class SilentListener {
+    let port: Int
+    private let fd: Int32
+
+    /// Starts sshd with a host key of each of `hostKeyTypes` (`ed25519`, `ecdsa`); `hostKey` and
+    /// `knownHosts` are for the first.
+    init(hostKeyTypes: [String] = ["ed25519"]) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = SSHDServer.loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else { throw TestFailure("cannot listen: \(errno)") }
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        // The kernel completes TCP handshakes into the backlog; never calling accept is enough.
+    }
+
+    func stop() {
+        close(fd)
+    }
+}
