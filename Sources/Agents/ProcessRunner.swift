@@ -183,38 +183,12 @@ struct SpawnedChild: Sendable {
         // Descriptors the controller opened without close-on-exec (a database, a socket) stay behind.
         _ = PosixExtensions.addCloseFrom?(&actions, 3)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Its own group (pgid = pid), signals as a fresh program expects them: none blocked, and the
-        // ones the controller ignores or handles (SIGPIPE above all) back to their defaults.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGTSTP, SIGTTIN, SIGTTOU] {
-            sigaddset(&defaults, signal)
-        }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv + envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let code = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                guard let argvBase = argvBuffer.baseAddress, let envpBase = envpBuffer.baseAddress else { return EINVAL }
-                return posix_spawn(&pid, executable, &actions, &attributes, argvBase, envpBase)
-            }
-        }
-        guard code == 0 else {
-            if code == ENOENT && access(workingDirectory, F_OK) != 0 { throw ProcessRunnerError.workingDirectoryMissing(workingDirectory) }
-            throw ProcessRunnerError.failure("posix_spawn \(executable)", code)
+        let pid: pid_t
+        do {
+            pid = try ProcessGroupSpawn.spawn(executable, arguments: arguments, environment: environment, actions: &actions)
+        } catch {
+            if error.code == ENOENT && access(workingDirectory, F_OK) != 0 { throw ProcessRunnerError.workingDirectoryMissing(workingDirectory) }
+            throw ProcessRunnerError.failure("posix_spawn \(executable)", error.code)
         }
         started = true
         return SpawnedChild(pid: pid, stdout: outPipe[0], stderr: errPipe[0])

@@ -101,32 +101,12 @@ private struct LocalChild {
         posix_spawn_file_actions_adddup2(&actions, pairs[1][1], 1)
         posix_spawn_file_actions_adddup2(&actions, pairs[2][1], 2)
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-
-        let arguments: [String] = ["/bin/sh", "-c", command]
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid: pid_t = 0
-        let code = argv.withUnsafeBufferPointer { argvBuffer in
-            envp.withUnsafeBufferPointer { envpBuffer in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argvBuffer.baseAddress!, envpBuffer.baseAddress!)
-            }
-        }
-        guard code == 0 else {
+        let pid: pid_t
+        do {
+            pid = try ProcessGroupSpawn.spawn("/bin/sh", arguments: ["/bin/sh", "-c", command], environment: environment, actions: &actions)
+        } catch {
             for pair in pairs { close(pair[0]) }
-            throw HostTransportError.startFailed(host: host, reason: "posix_spawn /bin/sh: \(String(cString: strerror(code)))")
+            throw HostTransportError.startFailed(host: host, reason: "posix_spawn /bin/sh: \(error)")
         }
         return LocalChild(pid: pid, stdin: pairs[0][0], stdout: pairs[1][0], stderr: pairs[2][0])
     }
