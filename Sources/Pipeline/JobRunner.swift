@@ -91,13 +91,13 @@ public struct JobRunner: Sendable {
                 record.reason = nil
                 record.updatedAt = .now
                 try transaction.upsertTask(record)
-                try transaction.transition(taskID: task.id, from: [.coding], to: .testing, reason: "testing attempt \(attempt) at \(commit.short)")
                 try transaction.appendEvent(
                     taskID: task.id,
                     kind: "coding.committed",
                     message: "attempt \(attempt): \(commit.short) changes \(paths.joined(separator: ", "))",
                     data: ["commit": commit.hex, "attempt": String(attempt)]
                 )
+                try transaction.transition(taskID: task.id, from: [.coding], to: .testing, reason: "testing attempt \(attempt) at \(commit.short)")
                 try transaction.enqueue(
                     JobKey(taskID: task.id, step: .testing, inputCommit: commit.hex),
                     maxAttempts: Reconciler.crashAllowance + 1
