@@ -1,8 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layers, bottom up: C shims (CGit2, CSSH2) → one safe wrapper per C library (Git; SSH comes with
-// the deploy agent; SQLite is wrapped by GRDB) → the domain (Specs, ControlRepository) → the thin
+// Layers, bottom up: C shims (CGit2, CSSH2) → one safe wrapper per C library (Git, SSH; SQLite is wrapped by GRDB) → the domain (Specs, ControlRepository) → the thin
 // `devsys` executable. `devsys-bench` measures the domain against the tools users would use instead.
 let package = Package(
     name: "devsys",
@@ -32,25 +31,27 @@ let package = Package(
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Agents", dependencies: ["Git", "Specs"]),
-        .target(name: "Deploy", dependencies: ["Git", "Specs", "Agents"]),
+        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Agents"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
-        // binary. The top-level `repo-template` and `hooks` are links to these folders.
-        .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks")]),
+        // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
+        .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),
         .target(name: "ControlRepository", dependencies: ["Git", "Specs", "DevsysResources"]),
-        .target(name: "Pipeline", dependencies: ["ControlRepository", "Store", "Agents"]),
+        .target(name: "Pipeline", dependencies: ["ControlRepository", "Store", "Agents", "Deploy"]),
         .executableTarget(
             name: "devsys",
-            dependencies: ["ControlRepository", "Pipeline", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ControlRepository", "Pipeline", "Store", "Deploy", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "devsys-bench", dependencies: ["Git", "Specs", "Store", "ControlRepository", "Pipeline"]),
+        .executableTarget(name: "devsys-bench", dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy"]),
+        // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
+        .target(name: "TestSupport", dependencies: ["SSH"], path: "Tests/TestSupport"),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents"]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "SSH", "TestSupport"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "CLITests", dependencies: ["devsys"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Deploy", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["devsys", "TestSupport"]),
     ]
 )

@@ -105,11 +105,11 @@ public struct RevisionVerifier: Sendable {
 }
 
 /// A blocking GET with URLSession, no caches, no cookies.
-enum HTTPGet {
-    struct Response: Sendable {
-        var status: Int?
-        var body: Data
-        var error: String?
+public enum HTTPGet {
+    public struct Response: Sendable {
+        public var status: Int?
+        public var body: Data
+        public var error: String?
     }
 
     private final class Box: @unchecked Sendable {
@@ -124,7 +124,7 @@ enum HTTPGet {
         return URLSession(configuration: configuration)
     }()
 
-    static func fetch(_ url: String, timeout: Duration) -> Response {
+    public static func fetch(_ url: String, timeout: Duration) -> Response {
         guard let target = URL(string: url) else { return Response(status: nil, body: Data(), error: "not a URL: \(url)") }
         var request = URLRequest(url: target)
         request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18

@@ -11,4 +11,10 @@ public enum DevsysResources {
     public static var hooks: URL {
         Bundle.module.url(forResource: "hooks", withExtension: nil)!
     }
+
+    /// The PHP host kit (`deploy/` in the source tree): `php-router.php`, the nginx site, the sshd
+    /// template, the provisioning script.
+    public static var hostKit: URL {
+        Bundle.module.url(forResource: "host-kit", withExtension: nil)!
+    }
 }

@@ -1,4 +1,5 @@
 import Agents
+import Deploy
 import Foundation
 import Git
 import Store
@@ -14,6 +15,8 @@ public final class Controller: Sendable {
     public let worker: String
     let reconciler: Reconciler
     let runner: JobRunner
+    /// Open transports to the hosts, shared by every deploy and drift check.
+    public let connections: HostConnections
     /// How long a lease lasts before another controller may take the job over.
     static let leaseDuration: TimeInterval = 3600
     let testingParallel: Int
@@ -28,7 +31,8 @@ public final class Controller: Sendable {
         self.store = try Store(path: state.storeFile)
         self.worker = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(Int(Date().timeIntervalSince1970))"
         self.reconciler = Reconciler(repositoryPath: repositoryPath, store: store)
-        self.runner = JobRunner(repositoryPath: repositoryPath, store: store, state: state, worker: worker)
+        self.connections = HostConnections(repository: try Repository.open(at: repositoryPath))
+        self.runner = JobRunner(repositoryPath: repositoryPath, store: store, state: state, worker: worker, connections: connections)
         self.testingParallel = max(1, testingParallel)
         try ControllerLock.acquire(state.controllerLock)
         let reclaimed = try store.releaseLeases(notOwnedBy: worker)
@@ -43,7 +47,9 @@ public final class Controller: Sendable {
 
     /// Reconciles, then runs every job that is due, until none is pending or `deadline` passes.
     /// Jobs waiting for a backoff are waited for. Returns whether everything finished.
+    /// Hosts are first checked for drift, so a run also brings them back in line.
     public func runUntilIdle(deadline: Date, progress: @Sendable (String) -> Void = { _ in }) async throws -> Bool {
+        await checkDrift(progress: progress)
         while Date() < deadline {
             let summary = try reconciler.reconcile()
             report(summary, to: progress)
@@ -62,10 +68,20 @@ public final class Controller: Sendable {
 
     /// Reconciles and runs jobs until cancelled, waking at once on a notification (post-receive
     /// hook) and otherwise every `pollInterval`.
-    public func serve(pollInterval: TimeInterval, progress: @Sendable @escaping (String) -> Void = { _ in }) async throws {
+    /// Every `driftInterval` the hosts' live revisions are compared with the env refs.
+    public func serve(
+        pollInterval: TimeInterval,
+        driftInterval: TimeInterval = 60,
+        progress: @Sendable @escaping (String) -> Void = { _ in }
+    ) async throws {
         let listener = try? NotifySocket.Listener(url: state.notifySocket)
         if listener == nil { progress("notifications unavailable; polling every \(pollInterval) s") }
+        var nextDriftCheck = Date()
         while !Task.isCancelled {
+            if Date() >= nextDriftCheck {
+                nextDriftCheck = Date().addingTimeInterval(driftInterval)
+                await checkDrift(progress: progress)
+            }
             report(try reconciler.reconcile(), to: progress)
             if try await runDueJobs(progress: progress) { continue }
             var wait = pollInterval
@@ -111,12 +127,30 @@ public final class Controller: Sendable {
         return true
     }
 
+    /// Compares every host's live revision with its env ref and queues a deploy where they differ.
+    public func checkDrift(progress: @Sendable (String) -> Void) async {
+        let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)
+        do {
+            let drift = try await JobRunner.onThread { try agent.healDrift() }
+            for item in drift {
+                progress(
+                    "drift: \(item.environment)/\(item.host) "
+                        + (item.error.map { "unreachable: \($0)" } ?? "serves \(item.serves?.prefix(12) ?? "nothing"), expected \(item.expected.prefix(12))")
+                )
+            }
+        } catch {
+            progress("drift check failed: \(error)")
+        }
+    }
+
     private func report(_ summary: ReconcileSummary, to progress: (String) -> Void) {
         for id in summary.started { progress("task \(id): started") }
         for id in summary.updated { progress("task \(id): spec updated") }
         for id in summary.cancelled { progress("task \(id): cancelled (spec deleted)") }
         for id in summary.invalid { progress("task \(id): spec invalid") }
         for id in summary.merged { progress("task \(id): merged with git") }
+        for env in summary.promoted { progress("env/\(env): promoted to the trunk (auto_deploy)") }
+        for env in summary.deploys { progress("env/\(env): deploy queued") }
     }
 }
 

@@ -1,5 +1,6 @@
 import Agents
 import ControlRepository
+import Deploy
 import Foundation
 import Git
 import Specs
@@ -17,9 +18,19 @@ public struct JobRunner: Sendable {
     public let state: StateDirectory
     public let worker: String
     public let runner: ProcessRunner
+    /// The transports to the hosts, kept open between deploys.
+    public let connections: HostConnections
 
-    public init(repositoryPath: String, store: Store, state: StateDirectory, worker: String, runner: ProcessRunner = ProcessRunner()) {
+    public init(
+        repositoryPath: String,
+        store: Store,
+        state: StateDirectory,
+        worker: String,
+        runner: ProcessRunner = ProcessRunner(),
+        connections: HostConnections
+    ) {
         self.repositoryPath = repositoryPath
+        self.connections = connections
         self.store = store
         self.state = state
         self.worker = worker
@@ -34,11 +45,22 @@ public struct JobRunner: Sendable {
             case .coding: try await code(job)
             case .testing: try await test(job)
             case .merge: try merge(job)
-            case .deploy, .monitor:
+            case .deploy: try await deploy(job)
+            case .monitor:
                 try store.complete(jobID: job.id, worker: worker)
             }
         } catch let error as StoreError {
             throw error
+        } catch where job.key.step == .deploy {
+            // A host unreachable, locked, or an upload cut: nothing switched; try again later.
+            let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
+            try store.appendEvent(
+                taskID: nil,
+                kind: failed.state == .dead ? "deploy.gave-up" : "deploy.error",
+                message: "\(job.key.taskID) at \(job.key.inputCommit.prefix(12)): \(error)"
+                    + (failed.state == .dead ? " — gave up after \(failed.attempts) attempts; run devsys deploy to try again" : ""),
+                data: ["env": String(job.key.taskID.dropFirst("env/".count)), "commit": job.key.inputCommit]
+            )
         } catch {
             // git or the file system failed under the job: retry it with backoff, and let the task say why.
             let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
@@ -192,6 +214,31 @@ public struct JobRunner: Sendable {
             text += command.outcome.stdout.lastText(maxBytes: 4000) + command.outcome.stderr.lastText(maxBytes: 4000)
         }
         return text + "\nThe full JUnit report is in refs/notes/devsys/tests on the tested commit.\n"
+    }
+
+    // MARK: Deploy
+
+    /// Brings an environment to the commit its env ref names, unless the ref moved on since the
+    /// job was queued (a newer job deploys that) or the hosts already serve it.
+    private func deploy(_ job: Job) async throws {
+        let environment = String(job.key.taskID.dropFirst("env/".count))
+        let repository = try Repository.open(at: repositoryPath)
+        let desired = try EnvironmentRefs(repository: repository, environment: environment).desired()
+        let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)
+        guard let commit = desired, commit.hex == job.key.inputCommit, try agent.liveCommit(environment) != commit else {
+            return try store.complete(jobID: job.id, worker: worker)
+        }
+        let report = try await Self.onThread {
+            try agent.deploy(environment: environment, commit: commit, actor: "devsys", reason: "refs/heads/env/\(environment) moved to \(commit.short)")
+        }
+        try store.complete(jobID: job.id, worker: worker, result: try? JSONEncoder().encode(report))
+    }
+
+    /// Runs blocking work (SSH, HTTP) on a thread of its own, not on a cooperative one.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     // MARK: Merge

@@ -12,8 +12,14 @@ public struct ReconcileSummary: Sendable, Equatable {
     public var cancelled: [String] = []
     public var invalid: [String] = []
     public var merged: [String] = []
+    /// Environments whose env ref was moved to the trunk (auto_deploy).
+    public var promoted: [String] = []
+    /// Environments a deploy job was queued for (their env ref differs from what they serve).
+    public var deploys: [String] = []
 
-    public var changedAnything: Bool { !(started.isEmpty && updated.isEmpty && cancelled.isEmpty && invalid.isEmpty && merged.isEmpty) }
+    public var changedAnything: Bool {
+        !(started.isEmpty && updated.isEmpty && cancelled.isEmpty && invalid.isEmpty && merged.isEmpty && promoted.isEmpty && deploys.isEmpty)
+    }
 }
 
 /// Brings the store in line with git: tasks for the specs on the trunk, and tasks whose branch was
@@ -42,8 +48,21 @@ public struct Reconciler: Sendable {
         let previous = try store.value(forKey: Self.positionKey)
         var summary = ReconcileSummary(trunkCommit: trunk.commit.hex)
         try followTaskBranches(in: control.repository, into: &summary, now: now)
-        guard previous != trunk.commit.hex else { return summary }
+        if previous != trunk.commit.hex {
+            try reconcileTrunk(control, trunk: trunk, previous: previous, into: &summary, now: now)
+        }
+        try requestDeploys(in: control.repository, into: &summary, now: now)
+        return summary
+    }
 
+    /// The trunk moved: the spec folders that changed, merges made with git, auto-deploys.
+    private func reconcileTrunk(
+        _ control: ControlRepository,
+        trunk: (branch: String, commit: ObjectID),
+        previous: String?,
+        into summary: inout ReconcileSummary,
+        now: Date
+    ) throws {
         let old = previous.flatMap(ObjectID.init(hex:)).flatMap { (try? control.repository.commit($0)) != nil ? $0 : nil }
         let changes = try control.specChanges(from: old, to: trunk.commit)
         let folders: Set<String>? = changes.configChanged ? nil : changes.folders
@@ -52,8 +71,8 @@ public struct Reconciler: Sendable {
             try reconcileSpec(snapshot, trunk: trunk, into: &summary, now: now)
         }
         try recognizeMerges(in: control, trunk: trunk.commit, into: &summary, now: now)
+        try advanceEnvironments(in: control, trunk: trunk.commit, into: &summary, now: now)
         _ = try store.setValue(trunk.commit.hex, forKey: Self.positionKey, expecting: previous, now: now)
-        return summary
     }
 
     /// Starts, updates, fails or cancels the task of one spec folder.

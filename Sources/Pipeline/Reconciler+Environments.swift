@@ -1,0 +1,91 @@
+import ControlRepository
+import Foundation
+import Git
+import Specs
+import Store
+
+/// Environments in the reconcile pass: an env ref that differs from what the hosts were brought to
+/// gets a deploy job (so `git push --force … :refs/heads/env/prod` deploys, or rolls back), and a
+/// merged task whose environment deploys automatically moves that env ref.
+extension Reconciler {
+    /// The job key of deploying `commit` to `environment`: jobs are per task, and an environment
+    /// is the "task" of its deploys.
+    static func deployKey(_ environment: String, _ commit: ObjectID) -> JobKey {
+        JobKey(taskID: "env/\(environment)", step: .deploy, inputCommit: commit.hex)
+    }
+
+    /// Queues a deploy for every env ref that names another commit than the one its hosts serve.
+    /// A commit marked bad is refused once, with an event. Costs one ref listing and one store
+    /// read per environment when nothing changed.
+    func requestDeploys(in repository: Repository, into summary: inout ReconcileSummary, now: Date) throws {
+        for reference in try repository.references(withPrefix: "refs/heads/env/") {
+            let environment = String(reference.name.dropFirst("refs/heads/env/".count))
+            let desired = reference.target
+            guard try store.value(forKey: DeploymentAgent.liveKey(environment)) != desired.hex else { continue }
+            let key = Self.deployKey(environment, desired)
+            let existing = try store.job(key: key)
+            if let existing, existing.state == .pending || existing.state == .leased || existing.state == .dead { continue }
+
+            let refs = EnvironmentRefs(repository: repository, environment: environment)
+            if let bad = try refs.badReason(desired) {
+                let refusedKey = "env.\(environment).refused"
+                guard try store.value(forKey: refusedKey) != desired.hex else { continue }
+                try store.transaction { transaction in
+                    try transaction.setValue(desired.hex, forKey: refusedKey, now: now)
+                    try transaction.appendEvent(
+                        taskID: nil,
+                        kind: "deploy.refused",
+                        message: "\(reference.name) names \(desired.short), which is marked bad (\(bad)); "
+                            + "not deploying it. Deploy it anyway with: devsys deploy \(environment) --rev \(desired.short) --force",
+                        data: ["env": environment, "commit": desired.hex],
+                        at: now
+                    )
+                }
+                continue
+            }
+            try store.transaction { transaction in
+                try transaction.restart(key, maxAttempts: Self.deployAttempts, backoff: Self.deployBackoff, now: now)
+            }
+            summary.deploys.append(environment)
+        }
+    }
+
+    /// Leases of a deploy job: a host that stays unreachable is retried with backoff this often.
+    static let deployAttempts = 6
+    static let deployBackoff = RetryBackoff(base: 5, max: 300, jitter: 0.2)
+
+    /// Moves the env ref of each environment with `auto_deploy` (and no `approval`) to the trunk
+    /// when a merged task names it in `deploy.env`. A bad trunk commit is never promoted.
+    func advanceEnvironments(in control: ControlRepository, trunk: ObjectID, into summary: inout ReconcileSummary, now: Date) throws {
+        let merged = try store.tasks(states: [.merged])
+        guard !merged.isEmpty else { return }
+        let (config, snapshots) = try control.specs(named: Set(merged.map(\.id)), at: trunk)
+        guard let config else { return }
+        var environments = Set<String>()
+        for task in merged {
+            guard let env = snapshots.first(where: { $0.id == task.id })?.spec?.deploy?.env,
+                let environment = config.environment(named: env), environment.autoDeploy, environment.approval == nil
+            else { continue }
+            environments.insert(env)
+        }
+        for environment in environments.sorted() {
+            let refs = EnvironmentRefs(repository: control.repository, environment: environment)
+            let desired = try refs.desired()
+            if let desired, try desired == trunk || control.repository.isAncestor(trunk, of: desired) { continue }
+            guard try refs.badReason(trunk) == nil else { continue }
+            do {
+                try refs.move(to: trunk, expecting: desired, message: "devsys: auto-deploy \(trunk.short) to \(environment)")
+                try store.appendEvent(
+                    taskID: nil,
+                    kind: "deploy.promoted",
+                    message: "\(refs.ref) → \(trunk.short) (auto_deploy)",
+                    data: ["env": environment, "commit": trunk.hex],
+                    at: now
+                )
+                summary.promoted.append(environment)
+            } catch let error as GitError where error.isLostRace {
+                continue  // someone moved the env ref meanwhile: theirs stands
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+import ArgumentParser
+import ControlRepository
+import Deploy
+import Foundation
+import Git
+import Pipeline
+import Store
+
+extension Devsys {
+    struct DeployCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "deploy",
+            abstract: "Promote a commit to an environment and deploy it to the environment's hosts.",
+            discussion: """
+                Moves refs/heads/env/ENV to the commit (compare-and-swap: a concurrent push is never
+                overwritten), then ships the app to every host of the environment: upload (only the
+                changed files), switch all hosts at once, verify over HTTP that each host serves the
+                new REVISION and the tasks' http acceptance checks pass. Success tags the deploy
+                deploy/ENV/NNNN. A failed verification rolls every host back, marks the commit bad
+                and resets the env ref.
+
+                  devsys deploy staging                  the trunk's head
+                  devsys deploy production --rev 1a2b3c  a commit, tag or branch
+                  devsys deploy staging --rev 1a2b3c --force   a commit marked bad, clearing the mark
+
+                This is also how an environment with 'approval:' in devsys.yaml gets a deploy: it is
+                never promoted automatically. A running controller deploys any env ref you push
+                yourself, too: git push origin 1a2b3c:refs/heads/env/staging.
+                """
+        )
+
+        @OptionGroup var options: ControllerOptions
+
+        @Argument(help: ArgumentHelp("The environment (a name under 'environments' in devsys.yaml).", valueName: "env"))
+        var environment: String
+
+        @Option(help: ArgumentHelp("What to deploy: a commit, tag or branch. Default: the trunk's head.", valueName: "rev"))
+        var rev: String?
+
+        @Flag(help: "Deploy a commit marked bad in this environment, and clear the mark.")
+        var force = false
+
+        @Flag(help: "Print the deploy report as JSON.")
+        var json = false
+
+        func run() throws {
+            let (control, _, store) = try options.openStore()
+            let repository = control.repository
+            let refs = EnvironmentRefs(repository: repository, environment: environment)
+            let actor = actingSignature().name
+            let commit: ObjectID
+            do {
+                commit = try rev.map { try repository.resolve($0) } ?? control.trunkCommit().commit
+            } catch {
+                throw CommandFailure("cannot resolve '\(rev ?? "the trunk")': \(error)")
+            }
+            let agent = try deploymentAgent(options, control: control, store: store)
+            _ = try agent.environmentHosts(environment)
+            if let bad = try refs.badReason(commit) {
+                guard force else { throw CommandFailure(DeployCommandError.badRevision(environment: environment, commit: commit.hex, reason: bad).description) }
+                try refs.clearBad(commit, by: actor)
+            }
+            try promote(refs, to: commit, actor: actor, why: "deploy by \(actor)")
+            try finish(agent.deploy(environment: environment, commit: commit, actor: actor, reason: "devsys deploy by \(actor)", progress: printProgress))
+        }
+
+        func finish(_ report: DeploymentAgent.Report) throws {
+            if json { try printJSON(report) } else { print(DeployReportText(report).text, terminator: "") }
+            guard report.succeeded else { throw ExitCode.failure }
+        }
+    }
+
+    struct RollbackCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rollback",
+            abstract: "Put an environment back on an earlier deploy.",
+            discussion: """
+                Marks the commit the environment is on as bad (auto-deploy never ships it again),
+                resets refs/heads/env/ENV to an earlier deploy tag's commit and deploys it. A revision
+                still on the hosts is switched back without uploading anything.
+
+                  devsys rollback production                      the deploy before the live one
+                  devsys rollback production --steps 2            two deploys back
+                  devsys rollback production --to deploy/production/0003
+
+                With plain git, the same: git push --force origin
+                deploy/production/0003^{commit}:refs/heads/env/production (a running controller
+                deploys it within one reconcile).
+                """
+        )
+
+        @OptionGroup var options: ControllerOptions
+
+        @Argument(help: ArgumentHelp("The environment.", valueName: "env"))
+        var environment: String
+
+        @Option(help: ArgumentHelp("The deploy tag to go back to (deploy/ENV/NNNN, or just NNNN).", valueName: "tag"))
+        var to: String?
+
+        @Option(help: ArgumentHelp("How many earlier deploys to go back (skipping bad ones). Default: 1.", valueName: "n"))
+        var steps: Int?
+
+        @Flag(help: "Print the deploy report as JSON.")
+        var json = false
+
+        func validate() throws {
+            if to != nil, steps != nil { throw ValidationError("give --to or --steps, not both") }
+            if let steps, steps < 1 { throw ValidationError("--steps must be 1 or more") }
+        }
+
+        func run() throws {
+            let (control, _, store) = try options.openStore()
+            let repository = control.repository
+            let refs = EnvironmentRefs(repository: repository, environment: environment)
+            let actor = actingSignature().name
+            let agent = try deploymentAgent(options, control: control, store: store)
+            _ = try agent.environmentHosts(environment)
+            let current = try refs.desired()
+            let tags = try refs.tags()
+            let target: DeployTag
+            if let to {
+                let name = to.contains("/") ? to : refs.tagName(sequence: Int(to) ?? -1)
+                guard let tag = tags.first(where: { $0.name == name || "refs/tags/" + $0.name == name }) else {
+                    throw CommandFailure(DeployCommandError.unknownTag(to, environment: environment).description)
+                }
+                target = tag
+            } else {
+                var seen = Set([current?.hex].compactMap { $0 })
+                var candidates: [DeployTag] = []
+                for tag in tags.reversed() where !seen.contains(tag.commit) {
+                    seen.insert(tag.commit)
+                    if let commit = ObjectID(hex: tag.commit), try refs.badReason(commit) != nil { continue }
+                    candidates.append(tag)
+                }
+                let index = (steps ?? 1) - 1
+                guard index < candidates.count else { throw CommandFailure(DeployCommandError.nothingToRollBackTo(environment).description) }
+                target = candidates[index]
+            }
+            guard let commit = ObjectID(hex: target.commit) else { throw CommandFailure("\(target.name) does not name a commit") }
+            if let current, current != commit {
+                try refs.markBad(current, by: actor, reason: "rolled back to \(target.name) by \(actor)")
+            }
+            try? refs.clearBad(commit, by: actor)
+            try promote(refs, to: commit, actor: actor, why: "rollback to \(target.name) by \(actor)")
+            let report = try agent.deploy(
+                environment: environment,
+                commit: commit,
+                actor: actor,
+                reason: "rollback to \(target.name) by \(actor)",
+                progress: printProgress
+            )
+            if json { try printJSON(report) } else { print(DeployReportText(report).text, terminator: "") }
+            guard report.succeeded else { throw ExitCode.failure }
+        }
+    }
+
+    struct Revisions: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List an environment's deploys (its deploy tags) and which one is live.",
+            discussion: """
+                One line per deploy tag deploy/ENV/NNNN, newest first: the commit, when, who, the
+                tasks it shipped, and its status — live, bad (rolled back or failed), or nothing.
+                With --hosts, each host is asked what it serves and which revisions it keeps.
+
+                  devsys revisions staging
+                  devsys revisions production --hosts --json
+                """
+        )
+
+        @OptionGroup var options: ControllerOptions
+
+        @Argument(help: ArgumentHelp("The environment.", valueName: "env"))
+        var environment: String
+
+        @Flag(help: "Also read each host's live revision and the revisions it keeps.")
+        var hosts = false
+
+        @Flag(help: "Print the revisions as JSON.")
+        var json = false
+
+        struct Row: Encodable {
+            var tag: String
+            var sequence: Int
+            var commit: String
+            var date: Date?
+            var actor: String?
+            var tasks: [String]
+            var status: String
+            var bad: String?
+        }
+
+        struct HostState: Encodable {
+            var host: String
+            var app: String
+            var live: String?
+            var liveCommit: String?
+            var revisions: [String]
+            var error: String?
+        }
+
+        struct Output: Encodable {
+            var environment: String
+            var desired: String?
+            var live: String?
+            var revisions: [Row]
+            var hosts: [HostState]?
+        }
+
+        func run() throws {
+            let (control, _, store) = try options.openStore()
+            let refs = EnvironmentRefs(repository: control.repository, environment: environment)
+            let agent = try deploymentAgent(options, control: control, store: store)
+            _ = try agent.environmentHosts(environment)
+            let desired = try refs.desired()
+            let live = try agent.liveCommit(environment)
+            var liveTagged = false
+            var rows: [Row] = []
+            for tag in try refs.tags().reversed() {
+                let bad = try ObjectID(hex: tag.commit).flatMap { try refs.badReason($0) }
+                var status = bad == nil ? "" : "bad"
+                if !liveTagged, tag.commit == live?.hex {
+                    status = "live"
+                    liveTagged = true
+                }
+                let tasks = (tag.fields["Tasks"] ?? "none") == "none" ? [] : (tag.fields["Tasks"] ?? "").components(separatedBy: ", ")
+                rows.append(
+                    Row(tag: tag.name, sequence: tag.sequence, commit: tag.commit, date: tag.date, actor: tag.fields["Actor"], tasks: tasks, status: status, bad: bad)
+                )
+            }
+            let hostStates = hosts ? try agent.hostStates(environment).map(HostState.init) : nil
+            if json {
+                return try printJSON(Output(environment: environment, desired: desired?.hex, live: live?.hex, revisions: rows, hosts: hostStates))
+            }
+            print("refs/heads/env/\(environment): \(desired.map(\.hex) ?? "not set (nothing promoted yet)")")
+            if desired != live {
+                print("hosts were last brought to: \(live?.hex ?? "nothing") — a deploy is pending or failed ('devsys tasks', 'devsys serve')")
+            }
+            if rows.isEmpty {
+                print("no deploys yet: devsys deploy \(environment)")
+            } else {
+                var table = TextTable(["TAG", "COMMIT", "DATE", "ACTOR", "TASKS", "STATUS"])
+                for row in rows {
+                    table.add([
+                        row.tag, shortHex(row.commit), row.date.map(localTime) ?? "-", row.actor ?? "-", row.tasks.isEmpty ? "-" : row.tasks.joined(separator: ","),
+                        row.status + (row.bad.map { ": " + oneLine($0, limit: 60) } ?? ""),
+                    ])
+                }
+                print(table.text, terminator: "")
+            }
+            for host in hostStates ?? [] {
+                if let error = host.error {
+                    print("\(host.host)/\(host.app): cannot read: \(error)")
+                } else {
+                    print("\(host.host)/\(host.app): serves \(host.live ?? "nothing"); keeps \(host.revisions.joined(separator: ", "))")
+                }
+            }
+        }
+    }
+}
+
+extension Devsys.Revisions.HostState {
+    init(_ state: DeploymentAgent.HostState) {
+        self.init(host: state.host, app: state.app, live: state.live, liveCommit: state.liveCommit, revisions: state.revisions, error: state.error)
+    }
+}
+
+/// The deployment agent for the repository and store of a command.
+func deploymentAgent(_ options: ControllerOptions, control: ControlRepository, store: Store) throws -> DeploymentAgent {
+    DeploymentAgent(repositoryPath: options.repositoryPath(of: control), store: store, connections: HostConnections(repository: control.repository))
+}
+
+/// Moves the env ref to `commit` (compare-and-swap on what it named).
+func promote(_ refs: EnvironmentRefs, to commit: ObjectID, actor: String, why: String) throws {
+    let old = try refs.desired()
+    guard old != commit else { return }
+    do {
+        try refs.move(to: commit, expecting: old, message: "devsys: \(why)")
+    } catch let error as GitError where error.isLostRace {
+        throw CommandFailure("\(refs.ref) moved while promoting \(shortHex(commit.hex)); look at it and try again")
+    }
+}
+
+/// A deploy report for people.
+struct DeployReportText {
+    var text: String
+
+    init(_ report: DeploymentAgent.Report) {
+        var lines: [String] = []
+        if report.succeeded {
+            lines.append("deployed \(shortHex(report.commit)) to \(report.environment)" + (report.tag.map { " as \($0)" } ?? ""))
+        } else {
+            lines.append("deploy of \(shortHex(report.commit)) to \(report.environment) FAILED: \(report.rollout.failure ?? "")")
+            lines.append("every host was rolled back; \(shortHex(report.commit)) is marked bad in \(report.environment)")
+            if let reset = report.resetTo { lines.append("refs/heads/env/\(report.environment) is back on \(shortHex(reset))") }
+        }
+        if !report.tasks.isEmpty { lines.append("tasks: \(report.tasks.joined(separator: ", "))") }
+        for host in report.rollout.hosts {
+            var line = "  \(host.host)/\(host.app): \(host.revision)"
+            if let bytes = host.bytesSent, let entries = host.entriesSent {
+                line += " (\(entries) entries, \(bytes) bytes\(host.incrementalFrom.map { ", incremental from \($0)" } ?? ""))"
+            } else {
+                line += " (already on the host)"
+            }
+            if let verification = host.verification { line += "; \(verification.summary)" } else if let note = host.note { line += "; \(note)" }
+            if host.rolledBack { line += "; rolled back to \(host.previousRevision ?? "-")" }
+            lines.append(line)
+        }
+        text = lines.joined(separator: "\n") + "\n"
+    }
+}
