@@ -1,0 +1,199 @@
+import Deploy
+import Foundation
+import Git
+import Store
+import TestSupport
+import Testing
+
+@testable import Pipeline
+
+/// Environments end to end on `local` hosts, each served by its own `php -S` with devsys's router:
+/// auto-deploy of merged tasks, tags, verification with rollback of every host, bad revisions,
+/// rollback by moving the env ref with git, drift, and protected environments.
+@Suite(.serialized) struct EnvironmentTests {
+    /// A repository with environment `staging` on two local hosts (`h1`, `h2`), each behind a
+    /// php -S on its own port; `prod` on `h1` with `approval: deployer`.
+    final class Setup {
+        let repo: PipelineRepo
+        let hostRoots: [String]
+        var servers: [PHPServer]
+
+        init() throws {
+            let repo = try PipelineRepo()
+            let roots = ["h1", "h2"].map { repo.root.appendingPathComponent("hosts/\($0)").path }
+            for root in roots { try FileManager.default.createDirectory(atPath: root + "/web", withIntermediateDirectories: true) }
+            self.repo = repo
+            hostRoots = roots
+            servers = try roots.map { try PHPServer(appRoot: $0 + "/web") }
+            try repo.write(
+                "devsys.yaml",
+                """
+                apps:
+                  web: { path: app, test: sh tests/run.sh }
+                environments:
+                  staging: { hosts: [h1, h2], auto_deploy: true, keep_revisions: 3 }
+                  prod: { hosts: [h1], auto_deploy: true, approval: deployer }
+                hosts:
+                  h1: { transport: local, root: \(hostRoots[0]), url: "\(servers[0].url)" }
+                  h2: { transport: local, root: \(hostRoots[1]), url: "\(servers[1].url)" }
+                agents:
+                  coding: { kind: script, timeout_s: 60 }
+
+                """
+            )
+            try repo.commit("Environments")
+        }
+
+        deinit {
+            for server in servers { server.stop() }
+            repo.remove()
+        }
+
+        /// The commit `current` serves on host `index` (its REVISION file), read from disk.
+        func live(_ index: Int) -> String? {
+            (try? String(contentsOfFile: hostRoots[index] + "/web/current/REVISION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// What the host's web server says it serves.
+        func served(_ index: Int) -> String? {
+            let response = HTTPGet.fetch(servers[index].url + "/REVISION", timeout: .seconds(5))
+            return response.status == 200 ? String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        }
+
+        var refs: EnvironmentRefs {
+            get throws { EnvironmentRefs(repository: try Repository.open(at: repo.path), environment: "staging") }
+        }
+    }
+
+    /// Adds an auto-reviewed spec for staging whose page must be served, and runs until idle.
+    private func ship(_ id: String, _ setup: Setup, _ controller: Controller) async throws {
+        try setup.repo.addSpec(id, review: "auto", deployTo: "staging", httpCheck: "/\(id).txt", httpBody: "1")
+        try setup.repo.commit("Add \(id)")
+        #expect(try await controller.runUntilIdle(deadline: .now + 90))
+        try setup.repo.git("reset", "-q", "--hard")  // the work tree catches up with the merges devsys made
+    }
+
+    @Test func aMergedTaskIsDeployedToEveryHostVerifiedAndTagged() async throws {
+        let setup = try Setup()
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try await ship("301-first", setup, controller)
+
+        let task = try #require(try controller.store.task(id: "301-first"))
+        #expect(task.state == .deployed, "\(task.reason ?? "")")
+        let trunk = try setup.repo.rev("main")
+        #expect(try setup.refs.desired()?.hex == trunk)
+        #expect(setup.live(0) == trunk && setup.live(1) == trunk)
+        #expect(setup.served(0) == trunk && setup.served(1) == trunk)
+
+        let tags = try setup.refs.tags()
+        #expect(tags.map(\.name) == ["deploy/staging/0001"])
+        let tag = try #require(tags.first)
+        #expect(tag.commit == trunk)
+        #expect(tag.fields["Tasks"] == "301-first")
+        #expect(tag.fields["Hosts"] == "h1, h2")
+        #expect(tag.message.contains("h2/web: \(setup.servers[1].url) serves \(trunk.prefix(12)); 1/1 checks passed"))
+        // The same tag, read by git itself.
+        #expect(try setup.repo.git("cat-file", "-t", "deploy/staging/0001").trimmingCharacters(in: .whitespacesAndNewlines) == "tag")
+
+        // Nothing more to do: the env ref and the hosts agree.
+        #expect(try Reconciler(repositoryPath: setup.repo.path, store: controller.store).reconcile().deploys.isEmpty)
+        // The protected environment was not touched.
+        #expect(try EnvironmentRefs(repository: Repository.open(at: setup.repo.path), environment: "prod").desired() == nil)
+        #expect(try controller.store.task(id: "301-first")?.state == .deployed)
+    }
+
+    @Test func aHostFailingVerificationRollsEveryHostBackAndMarksTheCommitBad() async throws {
+        let setup = try Setup()
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try await ship("311-good", setup, controller)
+        let good = try setup.repo.rev("main")
+        #expect(setup.served(0) == good && setup.served(1) == good)
+
+        // h2's web server goes away: the next deploy switches both hosts, h2 fails verification.
+        setup.servers[1].stop()
+        try await ship("312-unlucky", setup, controller)
+        let bad = try setup.repo.rev("main")
+        #expect(bad != good)
+        #expect(setup.live(0) == good && setup.live(1) == good, "both hosts are back on the good commit")
+        #expect(setup.served(0) == good)
+        let refs = try setup.refs
+        #expect(try refs.desired()?.hex == good, "the env ref is reset to what is live")
+        #expect(try refs.badReason(try #require(ObjectID(hex: bad)))?.contains("h2") == true)
+        #expect(try refs.tags().map(\.commit) == [good], "no tag for the failed deploy")
+        let task = try #require(try controller.store.task(id: "312-unlucky"))
+        #expect(task.state == .failed)
+        #expect(task.reason?.contains("deploy to staging failed") == true)
+        #expect(try controller.store.events(limit: 50).contains { $0.kind == "deploy.failed" })
+
+        // Someone points the env ref at the bad commit again: refused, with a reason, not deployed.
+        try setup.repo.git("update-ref", "refs/heads/env/staging", bad)
+        let summary = try Reconciler(repositoryPath: setup.repo.path, store: controller.store).reconcile()
+        #expect(summary.deploys.isEmpty)
+        let refused = try #require(try controller.store.events(limit: 50).first { $0.kind == "deploy.refused" })
+        #expect(refused.message.contains("marked bad") && refused.message.contains("--force"))
+        #expect(setup.live(0) == good)
+    }
+
+    @Test func movingTheEnvRefBackWithGitRollsBackWithinOneRun() async throws {
+        let setup = try Setup()
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try await ship("321-one", setup, controller)
+        let first = try setup.repo.rev("main")
+        try await ship("322-two", setup, controller)
+        let second = try setup.repo.rev("main")
+        #expect(setup.served(0) == second && setup.served(1) == second)
+
+        // Plain git: the env ref goes back to the first deploy's commit.
+        try setup.repo.git("update-ref", "refs/heads/env/staging", "deploy/staging/0001^{commit}")
+        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(setup.served(0) == first && setup.served(1) == first)
+        let tags = try setup.refs.tags()
+        #expect(tags.map(\.commit) == [first, second, first], "the rollback is a deploy of its own, tagged")
+        // The revision was still on the hosts: switched back without an upload.
+        let revisions = try FileManager.default.contentsOfDirectory(atPath: setup.hostRoots[0] + "/web/revisions").filter { !$0.hasPrefix(".") }
+        #expect(revisions.count == 2)
+    }
+
+    @Test func driftOnAHostIsReportedAndHealed() async throws {
+        let setup = try Setup()
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try await ship("331-one", setup, controller)
+        try await ship("332-two", setup, controller)
+        let second = try setup.repo.rev("main")
+
+        // Someone switches h1 back by hand.
+        let app = setup.hostRoots[0] + "/web"
+        let older = try #require(try FileManager.default.contentsOfDirectory(atPath: app + "/revisions").sorted().first)
+        try FileManager.default.removeItem(atPath: app + "/current")
+        try FileManager.default.createSymbolicLink(atPath: app + "/current", withDestinationPath: "revisions/" + older)
+        #expect(setup.live(0) != second)
+
+        await controller.checkDrift(progress: { _ in })
+        let drift = try #require(try controller.store.events(limit: 50).first { $0.kind == "drift.detected" })
+        #expect(drift.message.contains("staging/h1") && drift.message.contains("expected \(second.prefix(12))"))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(setup.live(0) == second && setup.served(0) == second)
+        #expect(setup.live(1) == second)
+    }
+
+    @Test func aProtectedEnvironmentWaitsForAnExplicitDeploy() async throws {
+        let setup = try Setup()
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try setup.repo.addSpec("341-prod", review: "auto", deployTo: "prod")
+        try setup.repo.commit("Add 341")
+        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try controller.store.task(id: "341-prod")?.state == .merged)
+        let prod = EnvironmentRefs(repository: try Repository.open(at: setup.repo.path), environment: "prod")
+        #expect(try prod.desired() == nil, "approval: deployer keeps auto_deploy from promoting")
+
+        let trunk = try #require(ObjectID(hex: try setup.repo.rev("main")))
+        try prod.move(to: trunk, expecting: nil, message: "deploy by Ada")
+        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
+        let report = try agent.deploy(environment: "prod", commit: trunk, actor: "Ada", reason: "devsys deploy by Ada")
+        #expect(report.succeeded)
+        #expect(report.tag == "deploy/prod/0001")
+        #expect(report.tasks == ["341-prod"])
+        #expect(try controller.store.task(id: "341-prod")?.state == .deployed)
+        #expect(try prod.tags().first?.fields["Actor"] == "Ada")
+    }
+}
