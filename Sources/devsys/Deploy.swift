@@ -138,7 +138,7 @@ extension Devsys {
             }
             guard let commit = ObjectID(hex: target.commit) else { throw CommandFailure("\(target.name) does not name a commit") }
             if let current, current != commit {
-                try refs.markBad(current, by: actor, reason: "rolled back to \(target.name) by \(actor)")
+                try refs.markBad(current, by: actor, reason: "rolled back to \(target.name)")
             }
             try? refs.clearBad(commit, by: actor)
             try promote(refs, to: commit, actor: actor, why: "rollback to \(target.name) by \(actor)")
@@ -242,7 +242,7 @@ extension Devsys {
                 for row in rows {
                     table.add([
                         row.tag, shortHex(row.commit), row.date.map(localTime) ?? "-", row.actor ?? "-", row.tasks.isEmpty ? "-" : row.tasks.joined(separator: ","),
-                        row.status + (row.bad.map { ": " + oneLine($0, limit: 60) } ?? ""),
+                        row.status + (row.bad.map { " (by " + oneLine($0.components(separatedBy: " by ").dropFirst().joined(separator: " by "), limit: 70) + ")" } ?? ""),
                     ])
                 }
                 print(table.text, terminator: "")

@@ -1,0 +1,155 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `devsys deploy`, `rollback`, `revisions` and `hosts check` on a `local` host served by php -S:
+/// what a user types and reads, exit statuses, and the refusals.
+@Suite(.serialized) struct DeployCommandTests {
+    /// A control repository made by `devsys init` whose staging environment is one local host.
+    final class Site {
+        let scratch: Scratch
+        let repo: URL
+        let hostRoot: String
+        let server: PHPServer
+
+        init() throws {
+            scratch = try Scratch()
+            repo = scratch.url.appendingPathComponent("blog")
+            hostRoot = scratch.path("host")
+            try FileManager.default.createDirectory(atPath: hostRoot + "/blog", withIntermediateDirectories: true)
+            server = try PHPServer(appRoot: hostRoot + "/blog")
+            #expect(try devsys("init", repo.path).status == 0)
+            try scratch.write(
+                "blog/devsys.yaml",
+                """
+                apps:
+                  blog: { path: app, test: php tests/run.php }
+                environments:
+                  staging: { hosts: [dev1], keep_revisions: 3 }
+                hosts:
+                  dev1: { transport: local, root: \(hostRoot), url: "\(server.url)" }
+
+                """
+            )
+            try commit("Staging on a local host")
+        }
+
+        deinit { server.stop() }
+
+        /// Commits everything in the work tree; returns the new commit.
+        @discardableResult
+        func commit(_ message: String) throws -> String {
+            try git("add", "-A", in: repo)
+            try git("commit", "-q", "-m", message, in: repo)
+            return try git("rev-parse", "HEAD", in: repo).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func devsysHere(_ arguments: String...) throws -> CommandResult {
+            try run(devsysBinary, arguments + ["--repo", repo.path])
+        }
+
+        var served: String? {
+            let response = HTTPProbe.get(server.url + "/REVISION")
+            return response.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+    }
+
+    struct Revisions: Decodable {
+        struct Row: Decodable {
+            var tag: String
+            var commit: String
+            var status: String
+        }
+        var desired: String?
+        var live: String?
+        var revisions: [Row]
+    }
+
+    @Test func deployRollbackAndRevisionsTellTheStory() throws {
+        let site = try Site()
+        let first = try git("rev-parse", "HEAD", in: site.repo).trimmingCharacters(in: .whitespacesAndNewlines)
+        try site.scratch.write("blog/app/index.php", "<?php echo 'second';\n")
+        let second = try site.commit("Second")
+
+        let deployFirst = try site.devsysHere("deploy", "staging", "--rev", "HEAD~1")
+        #expect(deployFirst.status == 0, "\(deployFirst.stderr)")
+        #expect(deployFirst.stdout.contains("deployed \(first.prefix(12)) to staging as deploy/staging/0001"))
+        #expect(deployFirst.stderr.contains("dev1/blog: uploaded 0001-\(first.prefix(12))"), "progress goes to stderr")
+        #expect(site.served == first)
+
+        let deploySecond = try site.devsysHere("deploy", "staging")
+        #expect(deploySecond.status == 0, "\(deploySecond.stderr)")
+        #expect(deploySecond.stdout.contains("incremental from 0001-\(first.prefix(12))"))
+        #expect(site.served == second)
+
+        let rollback = try site.devsysHere("rollback", "staging")
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollback.stdout.contains("deployed \(first.prefix(12)) to staging as deploy/staging/0003"))
+        #expect(rollback.stdout.contains("(already on the host)"), "nothing uploaded for a rollback")
+        #expect(site.served == first)
+
+        let listed = try site.devsysHere("revisions", "staging", "--json")
+        #expect(listed.status == 0)
+        let revisions = try JSONDecoder().decode(Revisions.self, from: Data(listed.stdout.utf8))
+        #expect(revisions.desired == first && revisions.live == first)
+        #expect(revisions.revisions.map(\.tag) == ["deploy/staging/0003", "deploy/staging/0002", "deploy/staging/0001"])
+        #expect(revisions.revisions.map(\.status) == ["live", "bad", ""])
+        let table = try site.devsysHere("revisions", "staging")
+        #expect(table.stdout.contains("deploy/staging/0002") && table.stdout.contains("bad (by Ada Tester: rolled back to deploy/staging/0001)"))
+
+        // The rolled-back commit is not deployed again without --force.
+        let refused = try site.devsysHere("deploy", "staging")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("\(second.prefix(12)) is marked bad in staging") && refused.stderr.contains("--force"))
+        #expect(site.served == first)
+        let forced = try site.devsysHere("deploy", "staging", "--force")
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(site.served == second)
+        #expect(try git("notes", "--ref=devsys/bad", "list", in: site.repo).isEmpty, "--force cleared the mark")
+
+        // Back two distinct deploys, skipping nothing bad: the first commit again, by tag number too.
+        let byTag = try site.devsysHere("rollback", "staging", "--to", "1", "--json")
+        #expect(byTag.status == 0, "\(byTag.stderr)")
+        #expect(site.served == first)
+    }
+
+    @Test func mistakesGetClearErrors() throws {
+        let site = try Site()
+        let unknown = try site.devsysHere("deploy", "prod")
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("no environment 'prod' in devsys.yaml (known: staging)"))
+
+        let both = try site.devsysHere("rollback", "staging", "--to", "1", "--steps", "1")
+        #expect(both.status == 2)
+        #expect(both.stderr.contains("give --to or --steps, not both"))
+
+        let nothing = try site.devsysHere("rollback", "staging")
+        #expect(nothing.status == 1)
+        #expect(nothing.stderr.contains("staging has no earlier deploy to roll back to"))
+
+        let badRev = try site.devsysHere("deploy", "staging", "--rev", "no-such-branch")
+        #expect(badRev.status == 1)
+        #expect(badRev.stderr.contains("cannot resolve 'no-such-branch'"))
+
+        let missingTag = try site.devsysHere("rollback", "staging", "--to", "deploy/staging/0042")
+        #expect(missingTag.status == 1)
+        #expect(missingTag.stderr.contains("no deploy tag 'deploy/staging/0042' for staging"))
+
+        let check = try site.devsysHere("hosts", "check")
+        #expect(check.status == 0)
+        #expect(check.stdout.contains("ok   dev1: \(site.hostRoot) is writable"))
+
+        let trustLocal = try site.devsysHere("hosts", "trust", "dev1", "--yes")
+        #expect(trustLocal.status == 1)
+        #expect(trustLocal.stderr.contains("dev1 is a 'local' host"))
+    }
+}
+
+/// A tiny blocking GET for the tests' own checks (no devsys code involved).
+enum HTTPProbe {
+    static func get(_ url: String) -> String? {
+        let result = try? run("/usr/bin/curl", ["-sf", "--max-time", "5", url])
+        guard let result, result.status == 0 else { return nil }
+        return result.stdout
+    }
+}
