@@ -215,24 +215,38 @@ public struct Rollout: Sendable {
         _ elements: [Element],
         _ body: @Sendable (Element) throws -> Value
     ) throws -> [Value] {
-        let results = ResultsBox<Value>(count: elements.count)
-        DispatchQueue.concurrentPerform(iterations: elements.count) { index in
-            let result = Swift.Result { try body(elements[index]) }
-            results.set(index, result)
+        // One thread per host: the work is waiting on the network, not the CPU, so it must not be
+        // limited to the number of cores as `concurrentPerform` would.
+        let results = ResultsBox<Element, Value>(count: elements.count)
+        withoutActuallyEscaping(body) { body in
+            // The threads reach `body` only through the box, which lets go of it before this
+            // block ends (a thread object keeps its closure alive a little past `leave`).
+            results.body = body
+            let group = DispatchGroup()
+            for (index, element) in elements.enumerated() {
+                group.enter()
+                Thread.detachNewThread {
+                    results.run(index, element)
+                    group.leave()
+                }
+            }
+            group.wait()
+            results.body = nil
         }
         return try results.values.map { try $0!.get() }
     }
 }
 
-private final class ResultsBox<Value>: @unchecked Sendable {
+private final class ResultsBox<Element, Value>: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var values: [Swift.Result<Value, Error>?]
+    var body: ((Element) throws -> Value)?
 
     init(count: Int) { values = Array(repeating: nil, count: count) }
 
-    func set(_ index: Int, _ value: Swift.Result<Value, Error>) {
-        lock.lock()
-        values[index] = value
-        lock.unlock()
+    func run(_ index: Int, _ element: Element) {
+        let body = lock.withLock { self.body }
+        let result = Swift.Result { try body!(element) }
+        lock.withLock { values[index] = result }
     }
 }

@@ -215,6 +215,18 @@ public struct DeploymentAgent: Sendable {
         return report
     }
 
+    /// A deploy job that kept failing before any host switched (a host unreachable, locked):
+    /// the tasks it was shipping fail with the reason; the hosts still serve what they did.
+    public func gaveUp(environment: String, commit: ObjectID, error: String) throws {
+        let repository = try Repository.open(at: repositoryPath)
+        let tasks = try tasksShipped(to: environment, in: commit, repository: repository)
+        try store.transaction { transaction in
+            for task in tasks {
+                try transaction.transition(taskID: task.id, from: [.deploying], to: .failed, reason: "deploy to \(environment) gave up: \(error)")
+            }
+        }
+    }
+
     /// The tasks this deploy ships: merged (or deploying) tasks for this environment whose branch
     /// head the commit contains.
     func tasksShipped(to environment: String, in commit: ObjectID, repository: Repository) throws -> [(id: String, checks: [TaskSpec.HTTPProbe])] {

@@ -54,6 +54,10 @@ public struct JobRunner: Sendable {
         } catch where job.key.step == .deploy {
             // A host unreachable, locked, or an upload cut: nothing switched; try again later.
             let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
+            if failed.state == .dead, let commit = ObjectID(hex: job.key.inputCommit) {
+                let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)
+                try? agent.gaveUp(environment: String(job.key.taskID.dropFirst("env/".count)), commit: commit, error: "\(error)")
+            }
             try store.appendEvent(
                 taskID: nil,
                 kind: failed.state == .dead ? "deploy.gave-up" : "deploy.error",

@@ -56,17 +56,19 @@ extension Devsys {
             }
             let agent = try deploymentAgent(options, control: control, store: store)
             _ = try agent.environmentHosts(environment)
+            let target = "env/\(environment)@\(shortHex(commit.hex))"
             if let bad = try refs.badReason(commit) {
-                guard force else { throw CommandFailure(DeployCommandError.badRevision(environment: environment, commit: commit.hex, reason: bad).description) }
+                guard force else {
+                    try audit(store, actor: actor, action: "deploy", target: target, outcome: "refused: marked bad")
+                    throw CommandFailure(DeployCommandError.badRevision(environment: environment, commit: commit.hex, reason: bad).description)
+                }
                 try refs.clearBad(commit, by: actor)
             }
             try promote(refs, to: commit, actor: actor, why: "deploy by \(actor)")
-            try finish(agent.deploy(environment: environment, commit: commit, actor: actor, reason: "devsys deploy by \(actor)", progress: printProgress))
-        }
-
-        func finish(_ report: DeploymentAgent.Report) throws {
-            if json { try printJSON(report) } else { print(DeployReportText(report).text, terminator: "") }
-            guard report.succeeded else { throw ExitCode.failure }
+            let report = try audited(store, actor: actor, action: force ? "deploy --force" : "deploy", target: target) {
+                try agent.deploy(environment: environment, commit: commit, actor: actor, reason: "devsys deploy by \(actor)", progress: printProgress)
+            }
+            try finish(report, json: json)
         }
     }
 
@@ -142,15 +144,10 @@ extension Devsys {
             }
             try? refs.clearBad(commit, by: actor)
             try promote(refs, to: commit, actor: actor, why: "rollback to \(target.name) by \(actor)")
-            let report = try agent.deploy(
-                environment: environment,
-                commit: commit,
-                actor: actor,
-                reason: "rollback to \(target.name) by \(actor)",
-                progress: printProgress
-            )
-            if json { try printJSON(report) } else { print(DeployReportText(report).text, terminator: "") }
-            guard report.succeeded else { throw ExitCode.failure }
+            let report = try audited(store, actor: actor, action: "rollback", target: "env/\(environment)@\(target.name)") {
+                try agent.deploy(environment: environment, commit: commit, actor: actor, reason: "rollback to \(target.name) by \(actor)", progress: printProgress)
+            }
+            try finish(report, json: json)
         }
     }
 
@@ -277,6 +274,31 @@ func promote(_ refs: EnvironmentRefs, to commit: ObjectID, actor: String, why: S
         try refs.move(to: commit, expecting: old, message: "devsys: \(why)")
     } catch let error as GitError where error.isLostRace {
         throw CommandFailure("\(refs.ref) moved while promoting \(shortHex(commit.hex)); look at it and try again")
+    }
+}
+
+/// Prints the report (as JSON with `json`); a failed deploy exits 1.
+func finish(_ report: DeploymentAgent.Report, json: Bool) throws {
+    if json { try printJSON(report) } else { print(DeployReportText(report).text, terminator: "") }
+    guard report.succeeded else { throw ExitCode.failure }
+}
+
+/// Appends a line to the store's audit log for an action taken from the command line.
+func audit(_ store: Store, actor: String, action: String, target: String, outcome: String) throws {
+    try store.appendAudit(actor: actor, role: "cli", action: action, target: target, outcome: outcome)
+}
+
+/// Runs a deploy and audits how it ended (succeeded, failed with the reason, or the error).
+func audited(_ store: Store, actor: String, action: String, target: String, _ body: () throws -> DeploymentAgent.Report) throws
+    -> DeploymentAgent.Report
+{
+    do {
+        let report = try body()
+        try audit(store, actor: actor, action: action, target: target, outcome: report.succeeded ? "succeeded" : "failed: \(report.rollout.failure ?? "")")
+        return report
+    } catch {
+        try? audit(store, actor: actor, action: action, target: target, outcome: "error: \(error)")
+        throw CommandFailure("\(error)")
     }
 }
 
