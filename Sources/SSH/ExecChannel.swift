@@ -6,11 +6,11 @@ import Foundation
 final class ExecChannel {
     let connection: SSHConnection
     let pointer: OpaquePointer
-    /// When the whole command must be done; nil for no limit.
-    let deadline: ContinuousClock.Instant?
-    let timeout: Duration?
+    /// When the whole command must be done; nil for no limit. A shell channel sets it per command.
+    var deadline: ContinuousClock.Instant?
+    var timeout: Duration?
     /// The command's first word, for errors.
-    let program: String
+    var program: String
     private(set) var stdout = Data()
     private(set) var stderr = Data()
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -142,8 +142,17 @@ final class ExecChannel {
         }
     }
 
+    /// Whether the server sent EOF: the command closed its stdout and stderr (for a shell: it ended).
+    var atEOF: Bool { libssh2_channel_eof(pointer) == 1 }
+
+    /// Forgets the output collected so far (a shell channel, between commands).
+    func discardOutput() {
+        stdout.removeAll(keepingCapacity: true)
+        stderr.removeAll(keepingCapacity: true)
+    }
+
     /// Reads what has arrived on stdout and stderr; returns whether anything (data or EOF) came.
-    private func readAvailable() throws -> Bool {
+    func readAvailable() throws -> Bool {
         var progressed = false
         for stream in [Int32(0), Int32(SSH_EXTENDED_DATA_STDERR)] {
             while true {
@@ -175,7 +184,7 @@ final class ExecChannel {
     // MARK: Waiting
 
     /// Waits for the socket until the command's deadline, sending keepalives while the command is quiet.
-    private func wait(_ function: String) throws {
+    func wait(_ function: String) throws {
         do {
             let woke = try connection.waitForSocket(until: deadline, maximum: connection.host.keepaliveInterval, function: function)
             if !woke {

@@ -16,9 +16,10 @@ public final class SSHSession: @unchecked Sendable {
     public let hostKeyFingerprint: String
     let connection: SSHConnection
     /// Serialises every use of `connection`; libssh2 sessions are not thread-safe.
-    private let lock = NSLock()
+    let lock = NSLock()
     /// Set when a command was abandoned mid-way and the connection can no longer be trusted.
-    private var broken: SSHError?
+    /// Read and written under `lock`.
+    var broken: SSHError?
 
     /// Connects to `host`, verifies its host key and authenticates with its identity file, all
     /// within `host.connectTimeout`.

@@ -10,6 +10,7 @@ let allBenchmarks: [any Benchmark] = [
     QueueBenchmark(),
     ReconcileBenchmark(),
     LatencyBenchmark(),
+    DeployBenchmark(),
 ]
 
 var runs = 5

@@ -57,10 +57,11 @@ func actingSignature() -> Signature {
     )
 }
 
-/// Encodes a value as pretty, key-sorted JSON on stdout.
+/// Encodes a value as pretty, key-sorted JSON on stdout; dates as ISO 8601.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 @testable import Deploy
@@ -7,11 +8,6 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// Runs a shell command line on this machine; stdout without its final newline. Throws with
 /// stderr when it exits non-zero.
@@ -106,62 +102,8 @@ func differences(_ left: String, _ right: String) throws -> String {
     return result.stdoutText + result.stderrText
 }
 
-/// `php -S 127.0.0.1:<free port> deploy/php-router.php` with `DEVSYS_APP_ROOT`, stopped by `stop()`.
-final class PHPServer {
-    let url: String
-    private let process: Process
-
-    static var routerPath: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("deploy/php-router.php").path
-    }
-
-    init(appRoot: String) throws {
-        let port = try Self.freePort()
-        url = "http://127.0.0.1:\(port)"
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/php")
-        process.arguments = ["-S", "127.0.0.1:\(port)", Self.routerPath]
-        process.environment = ["DEVSYS_APP_ROOT": appRoot, "PATH": "/usr/bin:/bin"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        while HTTPGet.fetch(url + "/", timeout: .seconds(1)).status == nil {
-            guard Date() < deadline else {
-                stop()
-                throw TestFailure("php -S did not answer on \(url)")
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-    }
-
+extension PHPServer {
     func get(_ path: String) -> HTTPGet.Response { HTTPGet.fetch(url + path, timeout: .seconds(5)) }
-
-    func stop() {
-        // SIGKILL: php -S started from the test process does not always end on SIGTERM.
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    /// A port the kernel just handed out on 127.0.0.1, free again once the socket is closed.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0 else { throw TestFailure("bind failed") }
-        let named = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        guard named == 0 else { throw TestFailure("getsockname failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 extension HostDeployer {

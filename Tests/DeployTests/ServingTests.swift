@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import Specs
+import TestSupport
 import Testing
 
 @testable import Deploy

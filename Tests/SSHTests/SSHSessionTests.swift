@@ -1,5 +1,6 @@
 import Foundation
 import SSH
+import TestSupport
 import Testing
 
 @Suite("SSH sessions against a real sshd")

@@ -5,37 +5,32 @@ import SSH
 import Glibc
 #endif
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// A real OpenSSH server for one test: its own host key, an ed25519 user key in its
 /// authorized_keys (plus an ECDSA one, an RSA one and a stranger key that is not), listening on a
 /// free port of 127.0.0.1, with a known_hosts file that lists its host key. `stop()` it in a `defer`.
-final class SSHDServer {
-    let folder: URL
-    let port: Int
+public final class SSHDServer: @unchecked Sendable {
+    public let folder: URL
+    public let port: Int
     /// The ed25519 host key (private key path; `.pub` next to it).
-    let hostKey: String
+    public let hostKey: String
     /// An ed25519 key in authorized_keys.
-    let userKey: String
+    public let userKey: String
     /// An ECDSA (nistp256) key in authorized_keys.
-    let ecdsaKey: String
+    public let ecdsaKey: String
     /// An RSA key in authorized_keys, which libssh2 1.10 cannot use.
-    let rsaKey: String
+    public let rsaKey: String
     /// An ed25519 key that is not in authorized_keys.
-    let strangerKey: String
+    public let strangerKey: String
     /// A known_hosts file listing this server's host key.
-    let knownHosts: String
+    public let knownHosts: String
     /// sshd's log (`-e`), for diagnosing a failing test.
-    let logFile: String
-    let user: String
+    public let logFile: String
+    public let user: String
     private let process: Process
 
     /// Starts sshd with a host key of each of `hostKeyTypes` (`ed25519`, `ecdsa`); `hostKey` and
     /// `knownHosts` are for the first.
-    init(hostKeyTypes: [String] = ["ed25519"]) throws {
+    public init(hostKeyTypes: [String] = ["ed25519"]) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-sshd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         self.folder = folder
@@ -100,7 +95,7 @@ final class SSHDServer {
     }
 
     /// A host description for this server, signing in with `identity` (default: the ed25519 user key).
-    func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHHost {
+    public func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHHost {
         SSHHost(
             address: "127.0.0.1",
             port: port,
@@ -113,7 +108,7 @@ final class SSHDServer {
     }
 
     /// Stops sshd (SIGTERM) and removes the folder.
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -121,7 +116,7 @@ final class SSHDServer {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
     private static func waitUntilListening(_ process: Process, port: Int, logFile: String) throws {
         func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
@@ -140,7 +135,7 @@ final class SSHDServer {
 
     // MARK: Helpers
 
-    static func keygen(_ path: String, type: String, bits: Int? = nil) throws {
+    public static func keygen(_ path: String, type: String, bits: Int? = nil) throws {
         var arguments = ["-q", "-N", "", "-t", type, "-f", path, "-C", "devsys-test"]
         if let bits { arguments += ["-b", String(bits)] }
         try run("/usr/bin/ssh-keygen", arguments)
@@ -151,7 +146,7 @@ final class SSHDServer {
     /// Uses posix_spawn and files rather than Foundation's `Process` and pipes: with sshd running
     /// as a `Process`, corelibs Foundation sometimes never reported a second child's exit.
     @discardableResult
-    static func run(_ program: String, _ arguments: [String], input: Data? = nil) throws -> String {
+    public static func run(_ program: String, _ arguments: [String], input: Data? = nil) throws -> String {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -181,7 +176,7 @@ final class SSHDServer {
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now: bind port 0, read it, close.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
         defer { close(fd) }
@@ -197,7 +192,7 @@ final class SSHDServer {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -205,7 +200,7 @@ final class SSHDServer {
         return address
     }
 
-    static func canConnect(port: Int) -> Bool {
+    public static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -218,13 +213,12 @@ final class SSHDServer {
 
 /// A TCP listener on 127.0.0.1 that accepts connections and never says anything: an SSH server
 /// that hangs before its banner.
-final class SilentListener {
-    let port: Int
+public final class SilentListener: @unchecked Sendable {
+    public let port: Int
     private let fd: Int32
 
-    /// Starts sshd with a host key of each of `hostKeyTypes` (`ed25519`, `ecdsa`); `hostKey` and
-    /// `knownHosts` are for the first.
-    init(hostKeyTypes: [String] = ["ed25519"]) throws {
+    /// Listens on a free port of 127.0.0.1.
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.fd = fd
         var address = SSHDServer.loopback(port: 0)
@@ -240,7 +234,7 @@ final class SilentListener {
         // The kernel completes TCP handshakes into the backlog; never calling accept is enough.
     }
 
-    func stop() {
+    public func stop() {
         close(fd)
     }
 }
