@@ -168,51 +168,71 @@ public struct DeploymentAgent: Sendable {
         let result = try rollout.run(progress: progress)
         var report = Report(environment: name, commit: commit.hex, sequence: sequence, tag: nil, tasks: tasks.map(\.id), rollout: result)
         if result.succeeded {
-            report.tag = try tagIfNew(refs, report: report, actor: actor, reason: reason)
-            try store.transaction { transaction in
-                try transaction.setValue(commit.hex, forKey: Self.liveKey(name))
-                for task in tasks {
-                    try transaction.transition(
-                        taskID: task.id,
-                        from: [.merged, .deploying],
-                        to: .deployed,
-                        reason: "deployed to \(name) as \(report.tag ?? commit.short)"
-                    )
-                }
-                try transaction.appendEvent(
-                    taskID: nil,
-                    kind: "deploy.succeeded",
-                    message: "\(name): \(commit.short) live on \(plan.hosts.map(\.name).joined(separator: ", "))"
-                        + (report.tag.map { " (\($0))" } ?? ""),
-                    data: ["env": name, "commit": commit.hex, "actor": actor, "tag": report.tag ?? ""]
-                )
-            }
+            try recordSuccess(&report, refs: refs, hosts: plan.hosts.map(\.name), actor: actor, reason: reason)
         } else {
-            let failure = result.failure ?? "deploy failed"
-            try refs.markBad(commit, by: actor, reason: failure)
-            let live = result.hosts.first { $0.rolledBack }?.previousCommit.flatMap(ObjectID.init(hex:)) ?? previous
-            if let live, live != commit {
-                do {
-                    try refs.move(to: live, expecting: commit, message: "devsys: \(commit.short) failed on \(name); back to \(live.short)")
-                    report.resetTo = live.hex
-                } catch let error as GitError where error.isLostRace {
-                    progress("\(refs.ref) moved meanwhile; left as it is")
-                }
-            }
-            try store.transaction { transaction in
-                try transaction.setValue(live?.hex, forKey: Self.liveKey(name))
-                for task in tasks {
-                    try transaction.transition(taskID: task.id, from: [.deploying], to: .failed, reason: "deploy to \(name) failed: \(failure)")
-                }
-                try transaction.appendEvent(
-                    taskID: nil,
-                    kind: "deploy.failed",
-                    message: "\(name): \(commit.short) rolled back: \(failure)",
-                    data: ["env": name, "commit": commit.hex, "actor": actor, "rolled_back_to": live?.hex ?? ""]
-                )
-            }
+            try recordFailure(&report, refs: refs, previous: previous, actor: actor, progress: progress)
         }
         return report
+    }
+
+    /// Tags the deploy, marks the environment live on the commit and its tasks deployed.
+    private func recordSuccess(_ report: inout Report, refs: EnvironmentRefs, hosts: [String], actor: String, reason: String) throws {
+        let tag = try tagIfNew(refs, report: report, actor: actor, reason: reason)
+        report.tag = tag
+        let commit = report.commit
+        try store.transaction { transaction in
+            try transaction.setValue(commit, forKey: Self.liveKey(refs.environment))
+            for task in report.tasks {
+                try transaction.transition(
+                    taskID: task,
+                    from: [.merged, .deploying],
+                    to: .deployed,
+                    reason: "deployed to \(refs.environment) as \(tag ?? String(commit.prefix(12)))"
+                )
+            }
+            try transaction.appendEvent(
+                taskID: nil,
+                kind: "deploy.succeeded",
+                message: "\(refs.environment): \(commit.prefix(12)) live on \(hosts.joined(separator: ", "))" + (tag.map { " (\($0))" } ?? ""),
+                data: ["env": refs.environment, "commit": commit, "actor": actor, "tag": tag ?? ""]
+            )
+        }
+    }
+
+    /// The hosts were rolled back: the commit is marked bad, the env ref goes back to what is live
+    /// (unless someone moved it meanwhile), the tasks fail.
+    private func recordFailure(
+        _ report: inout Report,
+        refs: EnvironmentRefs,
+        previous: ObjectID?,
+        actor: String,
+        progress: (String) -> Void
+    ) throws {
+        guard let commit = ObjectID(hex: report.commit) else { return }
+        let failure = report.rollout.failure ?? "deploy failed"
+        try refs.markBad(commit, by: actor, reason: failure)
+        let live = report.rollout.hosts.first { $0.rolledBack }?.previousCommit.flatMap(ObjectID.init(hex:)) ?? previous
+        if let live, live != commit {
+            do {
+                try refs.move(to: live, expecting: commit, message: "devsys: \(commit.short) failed on \(refs.environment); back to \(live.short)")
+                report.resetTo = live.hex
+            } catch let error as GitError where error.isLostRace {
+                progress("\(refs.ref) moved meanwhile; left as it is")
+            }
+        }
+        let tasks = report.tasks
+        try store.transaction { transaction in
+            try transaction.setValue(live?.hex, forKey: Self.liveKey(refs.environment))
+            for task in tasks {
+                try transaction.transition(taskID: task, from: [.deploying], to: .failed, reason: "deploy to \(refs.environment) failed: \(failure)")
+            }
+            try transaction.appendEvent(
+                taskID: nil,
+                kind: "deploy.failed",
+                message: "\(refs.environment): \(commit.short) rolled back: \(failure)",
+                data: ["env": refs.environment, "commit": commit.hex, "actor": actor, "rolled_back_to": live?.hex ?? ""]
+            )
+        }
     }
 
     /// A deploy job that kept failing before any host switched (a host unreachable, locked):
