@@ -10,11 +10,13 @@ import Darwin
 /// POSIX file system, and the only lock a plain exec channel can take and keep after the command
 /// ends), holding an `owner` file with one JSON line: who, which controller process, since when.
 ///
-/// A second deploy is refused with the owner in the message; it never waits. A lock is broken
-/// only when it is older than `staleLockAge` and its owner is a process of this machine that no
-/// longer exists (a controller that was killed); the owner line is compared again just before
-/// the folder is renamed away, so a lock taken meanwhile is left alone. A lock left by a dead
-/// controller on another machine must be removed by a person (the error says where).
+/// A second deploy is refused with the owner in the message; it never waits. A lock whose owner is
+/// a process of this machine that no longer exists (a controller that was killed) is broken: at
+/// once when the owner recorded its `pidScope` and it is this process's (the pid is known to mean
+/// the same process here), otherwise only when older than `staleLockAge`. The owner line is
+/// compared again just before the folder is renamed away, so a lock taken meanwhile is left alone.
+/// A lock left by a dead controller on another machine must be removed by a person (the error
+/// says where).
 extension HostDeployer {
     /// Who holds a lock, as written in `.devsys/lock/owner`.
     public struct LockOwner: Codable, Sendable, Hashable, CustomStringConvertible {
@@ -24,6 +26,9 @@ extension HostDeployer {
         public var pid: Int32
         public var reason: String
         public var since: String
+        /// Where `pid` names a process: the kernel boot and the pid namespace (Linux
+        /// `/proc/sys/kernel/random/boot_id` and `/proc/self/ns/pid`); nil where unknown.
+        public var pidScope: String? = nil
 
         public var description: String { "\(actor) (\(reason)), process \(pid) on \(machine) since \(since)" }
     }
@@ -43,7 +48,8 @@ extension HostDeployer {
             machine: Self.machineName,
             pid: getpid(),
             reason: reason,
-            since: ISO8601DateFormatter().string(from: Date())
+            since: ISO8601DateFormatter().string(from: Date()),
+            pidScope: Self.pidScope
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -123,9 +129,21 @@ extension HostDeployer {
     }
 
     func isStale(_ owner: LockOwner, ageSeconds: Int) -> Bool {
-        guard Duration.seconds(ageSeconds) > staleLockAge, owner.machine == Self.machineName else { return false }
+        guard owner.machine == Self.machineName else { return false }
+        // A killed deploy's lock must not block the next one for `staleLockAge`: when the owner's pid
+        // is known to mean the same process here, its absence proves the owner dead.
+        let samePIDScope = owner.pidScope != nil && owner.pidScope == Self.pidScope
+        guard samePIDScope || Duration.seconds(ageSeconds) > staleLockAge else { return false }
         return kill(owner.pid, 0) != 0 && errno == ESRCH
     }
+
+    /// This process's boot id and pid namespace, "<boot id>/pid:[<inode>]"; nil where unknown.
+    static let pidScope: String? = {
+        guard let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8),
+            let namespace = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        else { return nil }
+        return boot.trimmingCharacters(in: .whitespacesAndNewlines) + "/" + namespace
+    }()
 
     static var machineName: String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -32,8 +32,12 @@ extension HostDeployer {
     /// `.revisionConflict`, `.commandFailed`, and what `source` throws before the upload starts.
     @discardableResult
     public func prepare(commit: ObjectID, sequence: Int, tree source: AppSource) throws -> PreparedRevision {
+        try prepare(commit: commit, sequence: sequence, tree: source, inventory: inventory())
+    }
+
+    /// `prepare` with what the host holds already read (a rollout reads it once per host).
+    func prepare(commit: ObjectID, sequence: Int, tree source: AppSource, inventory: Inventory) throws -> PreparedRevision {
         let revision = try DeployRevision(sequence: sequence, commit: commit)
-        let inventory = try inventory()
         if let existing = inventory.revisions.first(where: { $0.revision == revision }) {
             guard existing.commit == commit else {
                 throw DeployError.revisionConflict(host: host, revision: revision.folderName, holds: existing.commit.hex, wanted: commit.hex)
@@ -70,7 +74,7 @@ extension HostDeployer {
             try run(
                 setUp + "\n" + """
                     cp -al \(ShellWord.quote(base.revision.folderName)) \(incoming) && rm -f \(incoming)/REVISION && cd \(incoming) \
-                    && xargs -0 rm -rf -- && { find . -mindepth 1 -type d -empty -delete 2>/dev/null || true; }
+                    && xargs -0 rm -rf --\(base.changes.leavesEmptyFolders ? " && { find . -mindepth 1 -type d -empty -delete 2>/dev/null || true; }" : "")
                     """,
                 step: "staging \(revision.folderName) from \(base.revision.folderName)",
                 timeout: uploadTimeout,

@@ -19,24 +19,39 @@ extension HostDeployer {
         try switchCurrent(to: revision, action: "rollback")
     }
 
+    /// One command, no listing first: it checks the revision is complete, reads what was live,
+    /// switches and logs. The log line is built here with two placeholders the host fills in (the
+    /// commit from `REVISION`, the previous folder), so a rollback costs one round trip.
     private func switchCurrent(to revision: DeployRevision, action: String) throws -> HostRevision? {
-        let inventory = try inventory()
-        guard let target = inventory.revisions.first(where: { $0.revision == revision }) else {
-            throw DeployError.revisionMissing(host: host, revision: revision.folderName)
-        }
-        let previous = inventory.live
         let name = ShellWord.quote("revisions/" + revision.folderName)
-        let log = logLine(action: action, revision: revision, commit: target.commit, detail: previous.map { "from \($0.revision.folderName)" })
-        try run(
+        var entry = logEntry(action: action, revision: revision, commit: nil, detail: "from @PREVIOUS@")
+        entry.commit = "@COMMIT@"
+        let result = try transport.run(
             """
             cd \(quotedApp) || exit 3
-            [ -f \(name)/REVISION ] || { echo \(name)' is missing or incomplete' >&2; exit 4; }
+            c=; read -r c < \(name)/REVISION 2>/dev/null || [ -n "$c" ] || exit 6
+            p=$(readlink current 2>/dev/null) && { pc=; read -r pc < "$p/REVISION" 2>/dev/null; printf 'previous %s %s\\n' "$p" "$pc"; }
             rm -f current.new && ln -s \(name) current.new && mv -T current.new current || exit 4
-            printf '%s\\n' \(ShellWord.quote(log)) >> .devsys/log
+            l=\(ShellWord.quote(Self.encode(entry)))
+            q=${p#revisions/}; l="${l%%@COMMIT@*}$c${l#*@COMMIT@}"; l="${l%%@PREVIOUS@*}${q:-nothing}${l#*@PREVIOUS@}"
+            printf '%s\\n' "$l" >> .devsys/log
             """,
-            step: "\(action) to \(revision.folderName)"
+            timeout: commandTimeout
         )
-        return previous
+        if result.status == 6 { throw DeployError.revisionMissing(host: host, revision: revision.folderName) }
+        guard result.succeeded else {
+            throw DeployError.commandFailed(
+                host: host,
+                step: "\(action) to \(revision.folderName)",
+                status: result.status,
+                stderr: String(result.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).suffix(2000))
+            )
+        }
+        let fields = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("previous ") }?.split(separator: " ").map(String.init) ?? []
+        guard fields.count == 3, fields[1].hasPrefix("revisions/"), let previous = DeployRevision(folderName: String(fields[1].dropFirst("revisions/".count))),
+            let commit = ObjectID(hex: fields[2])
+        else { return nil }
+        return HostRevision(revision: previous, commit: commit)
     }
 
     /// Removes old revisions, keeping the newest `keep` (by sequence), the live one and those in

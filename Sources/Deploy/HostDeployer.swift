@@ -83,8 +83,8 @@ public struct HostDeployer: Sendable {
             cd \(quotedApp) 2>/dev/null || exit 0
             if t=$(readlink current 2>/dev/null); then printf 'current %s\\n' "$t"; fi
             for d in revisions/*/; do
-              [ -f "${d}REVISION" ] || continue
-              n=${d#revisions/}; printf 'rev %s %s\\n' "${n%/}" "$(cat "${d}REVISION")"
+              c=; read -r c < "${d}REVISION" 2>/dev/null || [ -n "$c" ] || continue
+              n=${d#revisions/}; printf 'rev %s %s\\n' "${n%/}" "$c"
             done
             """
         let output = try run(script, step: "reading the revisions").stdoutText
@@ -148,7 +148,11 @@ public struct HostDeployer: Sendable {
     }
 
     func logLine(action: String, revision: DeployRevision?, commit: ObjectID?, detail: String?) -> String {
-        let entry = LogEntry(
+        Self.encode(logEntry(action: action, revision: revision, commit: commit, detail: detail))
+    }
+
+    func logEntry(action: String, revision: DeployRevision?, commit: ObjectID?, detail: String?) -> LogEntry {
+        LogEntry(
             time: ISO8601DateFormatter().string(from: Date()),
             host: host,
             app: app,
@@ -158,9 +162,12 @@ public struct HostDeployer: Sendable {
             commit: commit?.hex,
             detail: detail
         )
+    }
+
+    /// One JSON line: JSON escapes newlines inside strings.
+    static func encode(_ entry: LogEntry) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // JSON escapes newlines inside strings, so this is always one line.
         return (try? String(decoding: encoder.encode(entry), as: UTF8.self)) ?? "{}"
     }
 

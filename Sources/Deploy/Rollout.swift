@@ -190,7 +190,7 @@ public struct Rollout: Sendable {
         if let present = inventory.revisions.last(where: { $0.commit == commit }) {
             return PreparedStep(revision: present.revision, previous: live, upload: nil)
         }
-        let upload = try deployer.prepare(commit: commit, sequence: sequence, tree: makeSource(deployer.app))
+        let upload = try deployer.prepare(commit: commit, sequence: sequence, tree: makeSource(deployer.app), inventory: inventory)
         return PreparedStep(revision: upload.revision, previous: live, upload: upload)
     }
 

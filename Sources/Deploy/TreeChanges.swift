@@ -8,6 +8,9 @@ struct TreeChanges {
     var sent: [TreeEntry]
     /// Paths of the old tree that are gone or changed, and folders that became files.
     var deleted: [String]
+    /// Whether removing `deleted` can leave empty folders behind: some path is gone for good
+    /// (a changed file is sent again into the same folder).
+    var leavesEmptyFolders: Bool
 
     init(from old: [TreeEntry], to new: [TreeEntry]) {
         let before = Dictionary(old.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
@@ -28,7 +31,9 @@ struct TreeChanges {
                 oldFolders.insert(String(path))
             }
         }
-        deleted += new.map(\.path).filter { oldFolders.contains($0) }
+        let foldersReplaced = new.map(\.path).filter { oldFolders.contains($0) }
+        deleted += foldersReplaced
         self.deleted = deleted
+        leavesEmptyFolders = !foldersReplaced.isEmpty || old.contains { after[$0.path] == nil }
     }
 }

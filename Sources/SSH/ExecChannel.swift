@@ -16,6 +16,8 @@ final class ExecChannel {
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     /// Set when the command was given up on; see `abandon`.
     private var abandoned = false
+    /// Since when the current command runs: the server's silence is counted from here at most.
+    var waitingSince = ContinuousClock.now
 
     /// Opens a session channel and starts `command` on it. Throws `.channel` or `.timeout`.
     init(connection: SSHConnection, command: String, deadline: ContinuousClock.Instant?, timeout: Duration?) throws {
@@ -80,6 +82,7 @@ final class ExecChannel {
                 let written = libssh2_channel_write_ex(channel, 0, base + offset, bytes.count - offset)
                 if written > 0 {
                     offset += written
+                    connection.lastActivity = .now
                 } else if written == Int(LIBSSH2_ERROR_EAGAIN) {
                     // The window is full: take in output so the command can go on reading.
                     if try !readAvailable() { try wait("libssh2_channel_write_ex") }
@@ -153,6 +156,7 @@ final class ExecChannel {
 
     /// Reads what has arrived on stdout and stderr; returns whether anything (data or EOF) came.
     func readAvailable() throws -> Bool {
+        connection.noteIncomingData()
         var progressed = false
         for stream in [Int32(0), Int32(SSH_EXTENDED_DATA_STDERR)] {
             while true {
@@ -161,6 +165,7 @@ final class ExecChannel {
                 }
                 if count > 0 {
                     progressed = true
+                    connection.lastActivity = .now
                     if stream == 0 { stdout.append(contentsOf: buffer[0..<count]) } else { stderr.append(contentsOf: buffer[0..<count]) }
                     continue
                 }
@@ -183,16 +188,31 @@ final class ExecChannel {
 
     // MARK: Waiting
 
-    /// Waits for the socket until the command's deadline, sending keepalives while the command is quiet.
+    /// Waits for the socket until the command's deadline, sending keepalives while the command is
+    /// quiet. A command may be silent for as long as it likes, but the server must answer the
+    /// keepalives: after `idleTimeout` without a byte from it (or a byte taken by it) the
+    /// connection is taken for lost (a host cut off the network, a hung sshd) and `.channel` thrown.
     func wait(_ function: String) throws {
+        let host = connection.host
         do {
-            let woke = try connection.waitForSocket(until: deadline, maximum: connection.host.keepaliveInterval, function: function)
+            let woke = try connection.waitForSocket(until: deadline, maximum: host.keepalivePeriod, function: function)
             if !woke {
                 var next: Int32 = 0
                 _ = libssh2_keepalive_send(connection.session, &next)
             }
         } catch let error as SSHError {
             throw renamed(error)
+        }
+        let quietSince = max(connection.lastActivity, waitingSince)
+        if ContinuousClock.now - quietSince > host.idleTimeout {
+            throw SSHError(
+                code: LIBSSH2_ERROR_TIMEOUT,
+                message: "the connection is lost: nothing came back for \(host.idleTimeout.secondsText), not even answers to keepalives, "
+                    + "while '\(program)' was running; is the host up and reachable?",
+                function: function,
+                host: host.endpoint,
+                kind: .channel
+            )
         }
     }
 

@@ -16,6 +16,9 @@ final class SSHConnection {
     let host: SSHHost
     let socket: Int32
     let session: OpaquePointer
+    /// When the socket last became ready: the server sent something, or took what we sent. A
+    /// server that answers neither data nor keepalives for `host.idleTimeout` is gone.
+    var lastActivity = ContinuousClock.now
 
     /// Connects to `host` and completes the SSH handshake, all within `host.connectTimeout`
     /// (measured from `deadline`). Throws `.connect`, `.timeout` or `.handshake`.
@@ -36,7 +39,7 @@ final class SSHConnection {
         _ = try retry("libssh2_session_handshake", deadline: deadline, kind: .handshake) {
             libssh2_session_handshake(session, socket)
         }
-        let interval = Int32(clamping: max(1, host.keepaliveInterval.milliseconds / 1000))
+        let interval = Int32(clamping: host.keepalivePeriod.milliseconds / 1000)
         libssh2_keepalive_config(session, 1, UInt32(interval))
     }
 
@@ -86,11 +89,19 @@ final class SSHConnection {
         if events == 0 { events = Int16(POLLIN) }
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
         let ready = poll(&descriptor, 1, Int32(clamping: wait))
+        if ready > 0 { lastActivity = .now }
         if ready < 0 && errno != EINTR {
             throw SSHError(code: errno, message: String(cString: strerror(errno)), function: "poll", host: host.endpoint, kind: .other)
         }
         if ready == 0, let deadline, deadline <= .now { throw timeout(function) }
         return ready != 0
+    }
+
+    /// Counts bytes waiting on the socket as activity, before libssh2 reads them unseen (the
+    /// answer to a keepalive is consumed inside libssh2's read calls).
+    func noteIncomingData() {
+        var byte: UInt8 = 0
+        if recv(socket, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) > 0 { lastActivity = .now }
     }
 
     private func timeout(_ function: String) -> SSHError {

@@ -41,6 +41,13 @@ public struct SSHHost: Sendable, Hashable {
         self.keepaliveInterval = keepaliveInterval
     }
 
+    /// How often keepalives actually go out while waiting: `keepaliveInterval`, but at least three
+    /// per `idleTimeout` (a server silent for `idleTimeout` is taken for gone), and whole seconds
+    /// (libssh2 counts in seconds).
+    var keepalivePeriod: Duration {
+        .seconds(max(1, min(keepaliveInterval, idleTimeout / 3).milliseconds / 1000))
+    }
+
     /// `address:port`, as errors name the host.
     public var endpoint: String { "\(address):\(port)" }
 

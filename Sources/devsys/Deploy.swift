@@ -64,9 +64,27 @@ extension Devsys {
                 }
                 try refs.clearBad(commit, by: actor)
             }
+            let previous = try refs.desired()
             try promote(refs, to: commit, actor: actor, why: "deploy by \(actor)")
-            let report = try audited(store, actor: actor, action: force ? "deploy --force" : "deploy", target: target) {
-                try agent.deploy(environment: environment, commit: commit, actor: actor, reason: "devsys deploy by \(actor)", progress: printProgress)
+            let report: DeploymentAgent.Report
+            do {
+                report = try audited(store, actor: actor, action: force ? "deploy --force" : "deploy", target: target) {
+                    try agent.deploy(
+                        environment: environment,
+                        commit: commit,
+                        actor: actor,
+                        reason: "devsys deploy by \(actor)",
+                        progress: printProgress
+                    )
+                }
+            } catch {
+                // Nothing switched (a host unreachable or locked, an upload cut): put the env ref back, so
+                // the failed command leaves no promotion behind for a running controller to carry out later.
+                let message = "devsys: deploy of \(shortHex(commit.hex)) failed before any switch"
+                if let previous, previous != commit, (try? refs.move(to: previous, expecting: commit, message: message)) != nil {
+                    warn("nothing was switched; \(refs.ref) is back on \(shortHex(previous.hex))")
+                }
+                throw error
             }
             try finish(report, json: json)
         }

@@ -26,7 +26,7 @@ public final class SSHDServer: @unchecked Sendable {
     /// sshd's log (`-e`), for diagnosing a failing test.
     public let logFile: String
     public let user: String
-    private let process: Process
+    private let process: ChildProcess
 
     /// Starts sshd with a host key of each of `hostKeyTypes` (`ed25519`, `ecdsa`); `hostKey` and
     /// `knownHosts` are for the first.
@@ -75,12 +75,7 @@ public final class SSHDServer: @unchecked Sendable {
                 """
             try config.write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
             _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            process.arguments = ["-D", "-e", "-f", path("sshd_config")]
-            process.standardOutput = FileHandle(forWritingAtPath: logFile)
-            process.standardError = FileHandle(forWritingAtPath: logFile)
-            try process.run()
+            let process = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", path("sshd_config")], output: logFile)
             do {
                 try Self.waitUntilListening(process, port: port, logFile: logFile)
             } catch let failure as TestFailure where attempt < 5 && failure.description.contains("Address already in use") {
@@ -109,27 +104,23 @@ public final class SSHDServer: @unchecked Sendable {
 
     /// Stops sshd (SIGTERM) and removes the folder.
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        process.stop()
         try? FileManager.default.removeItem(at: folder)
     }
 
     public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
 
-    private static func waitUntilListening(_ process: Process, port: Int, logFile: String) throws {
+    private static func waitUntilListening(_ process: ChildProcess, port: Int, logFile: String) throws {
         func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
         let giveUp = Date().addingTimeInterval(10)
         while Date() < giveUp {
             if !process.isRunning {
-                process.waitUntilExit()
-                throw TestFailure("sshd exited with \(process.terminationStatus): \(log())")
+                throw TestFailure("sshd exited with wait status \(process.status ?? 0): \(log())")
             }
             if canConnect(port: port) { return }
             usleep(20_000)
         }
-        process.terminate()
+        process.stop()
         throw TestFailure("sshd did not listen on port \(port) within 10 s: \(log())")
     }
 

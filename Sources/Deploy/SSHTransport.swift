@@ -1,0 +1,106 @@
+import Foundation
+import SSH
+
+/// The `ssh` host transport: one SSH connection per host and, on it, one long-lived remote shell
+/// that runs every command (`SSHShell`), so a command costs a round trip, not a channel and a login
+/// shell (80–90 ms with OpenSSH).
+///
+/// Nothing connects until the first `run` (or `connect`); runs are serialised. After a timeout, a
+/// broken stream or a failed input writer the shell is dropped and the next `run` opens a fresh
+/// one, reconnecting when the connection is gone.
+///
+/// Connection failures are the `SSHError`s of `SSHSession` (kinds `.connect`, `.timeout`,
+/// `.handshake`, `.hostKeyUnknown`, `.hostKeyChanged`, `.authentication`, `.rsaKeyUnsupported`),
+/// with the devsys host name put in front of the address: `web1 (10.0.0.5:22): …`.
+public final class SSHTransport: HostTransport, @unchecked Sendable {
+    public let name: String
+    public let host: SSHHost
+    /// Serialises runs; guards `session` and `shell`.
+    private let lock = NSLock()
+    private var session: SSHSession?
+    private var shell: SSHShell?
+
+    /// A transport to `host`, named `name` (the host's name in devsys.yaml) in messages. Does not connect.
+    public init(name: String, host: SSHHost) {
+        self.name = name
+        self.host = host
+    }
+
+    deinit {
+        shell?.close()
+    }
+
+    /// Connects and opens the remote shell now, when not already open (for `devsys hosts check`).
+    /// Throws the connection's `SSHError`, naming this host.
+    public func connect() throws {
+        try lock.withLock { _ = try openShell() }
+    }
+
+    /// Closes the shell and the connection; the next `run` connects again.
+    public func close() {
+        lock.withLock {
+            shell?.close()
+            shell = nil
+            session = nil
+        }
+    }
+
+    /// Runs `command` in the host's shell. Throws `HostTransportError.timedOut` when it outlives
+    /// `timeout`, the connection's `SSHError` (naming this host) when it cannot connect or the
+    /// stream breaks, and what `writeInput` throws; a cut input is never acted on (the remote
+    /// command is killed).
+    public func run(_ command: String, timeout: Duration?, writeInput: (((Data) throws -> Void) throws -> Void)?) throws -> RemoteResult {
+        try lock.withLock {
+            let shell = try openShell()
+            do {
+                let result = try shell.run(command, timeout: timeout, writeInput: writeInput)
+                return RemoteResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
+            } catch let error as SSHError {
+                drop(after: error)
+                if error.kind == .timeout, let timeout { throw HostTransportError.timedOut(host: name, command: command, after: timeout) }
+                throw named(error)
+            } catch {
+                drop(after: nil)
+                throw error
+            }
+        }
+    }
+
+    // MARK: Connection
+
+    /// The open shell, or a new one (on the open session when it is still usable, else on a new
+    /// connection). Called with `lock` held.
+    private func openShell() throws -> SSHShell {
+        if let shell, shell.isOpen { return shell }
+        shell = nil
+        if let session, !session.isBroken, let shell = try? session.openShell() {
+            self.shell = shell
+            return shell
+        }
+        session = nil
+        do {
+            let session = try SSHSession(host: host)
+            let shell = try session.openShell()
+            self.session = session
+            self.shell = shell
+            return shell
+        } catch let error as SSHError {
+            throw named(error)
+        }
+    }
+
+    /// Forgets the shell after a failed run, and the connection too when it broke.
+    private func drop(after error: SSHError?) {
+        shell = nil
+        if let error, error.kind != .timeout { session = nil }
+        if session?.isBroken == true { session = nil }
+    }
+
+    /// `error` with this host's devsys name in front of the address.
+    private func named(_ error: SSHError) -> SSHError {
+        guard !error.host.hasPrefix(name + " (") else { return error }
+        var error = error
+        error.host = "\(name) (\(error.host))"
+        return error
+    }
+}

@@ -1,0 +1,678 @@
+import Deploy
+import Foundation
+import Git
+import SSH
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Deploying an app over SSH (issue #4), against what a shell-script deployer does, on the same
+/// sshd on loopback in the same run: a git repository whose `app/` holds 2,000 files (~20 MB of
+/// random, incompressible content in nested folders).
+///
+/// 1. A full deploy to an empty host root: devsys (connect, lock, prepare, switch, unlock; with
+///    and without the SSH connect) vs `tar -c | ssh tar -x`, `git archive | ssh tar -x`,
+///    `rsync -a -e ssh` and `scp -r`, each into a fresh folder; then devsys and the tar pipe
+///    again with the host root in tmpfs, where what is left is the transfer.
+/// 2. A one-file change: devsys on an open session (incremental prepare + switch) vs `rsync -a`
+///    of the changed work tree onto the previous copy.
+/// 3. A rollback: `switchTo` an earlier revision on an open session vs `ssh host 'ln -sfn … &&
+///    mv -T …'` with a fresh ssh per command.
+///
+/// The phases of devsys's figures go to stderr, to say what dominates them.
+struct DeployBenchmark: Benchmark {
+    let name = "deploy"
+    var files = 2_000
+    var switches = 10
+
+    func run(runs: Int, scratch: URL) throws -> [Comparison] {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsync") else {
+            throw BenchmarkError("rsync is missing: apt-get install -y rsync")
+        }
+        let server = try BenchmarkSSHD(folder: scratch.appendingPathComponent("sshd"))
+        defer { server.stop() }
+        let remote = scratch.appendingPathComponent("remote").path
+        try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
+
+        // The app, and one commit per timed one-file change (plus one for the phase timing).
+        let work = scratch.appendingPathComponent("work").path
+        let app = try AppFixture(work: work, files: files, changes: runs + 1)
+        try shell("git -C \(quote(work)) checkout -q \(app.base.hex)")
+        let repository = try Repository.open(at: work)
+        let source = AppSource(repository: repository, path: "app")
+        let ssh = server.sshCommand
+        let target = "\(server.user)@127.0.0.1"
+        let megabytes = String(format: "%.1f MB", Double(app.bytes) / 1e6)
+        log("deploy: app of \(files) files, \(megabytes), sshd on 127.0.0.1:\(server.port)")
+
+        // 1. Full deploy into a fresh root each run; the tools take turns within each run, so
+        // drift of this shared VM hits them alike.
+        var index = 0
+        func fresh(_ label: String, in base: String? = nil) -> String {
+            index += 1
+            return "\(base ?? remote)/\(label)-\(index)"
+        }
+        // Copies are kept until the end: on this VM's ext4, creating files within a minute of
+        // deleting a 20 MB tree costs up to 25× more (tar -x of the app: 0.06 s → 1.5 s), which
+        // would swamp every figure. `sync` so no run pays for the previous one's writeback.
+        func settle() throws { try shell("sync") }
+        func fullDeploy(_ deployer: HostDeployer) throws {
+            let lock = try deployer.lock(reason: "bench full deploy")
+            let prepared = try deployer.prepare(commit: app.base, sequence: 1, tree: source)
+            try deployer.switchTo(revision: prepared.revision)
+            try deployer.unlock(lock)
+        }
+        let open = SSHTransport(name: "bench", host: server.host)
+        defer { open.close() }
+        try open.connect()
+        let extract = "tar -x -f - -C"
+        var full = Phases()
+        for run in 0..<runs {
+            var root = fresh("devsys-connect")
+            try full.time("devsys, connecting") {
+                let transport = SSHTransport(name: "bench", host: server.host)
+                defer { transport.close() }
+                try fullDeploy(try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench"))
+            }
+            if run == 0 { try app.verify(copy: "\(root)/blog/current", revisionFile: true) }
+            try settle()
+            root = fresh("devsys-open")
+            try full.time("devsys, open") { try fullDeploy(try HostDeployer(transport: open, app: "blog", root: root, actor: "bench")) }
+            try settle()
+            var folder = fresh("tar")
+            try full.time("tar") {
+                try shell("tar -C \(quote(work))/app -cf - . | \(ssh) \(target) \(quote("mkdir -p \(quote(folder)) && \(extract) \(quote(folder))"))")
+            }
+            if run == 0 { try app.verify(copy: folder, revisionFile: false) }
+            try settle()
+            folder = fresh("archive")
+            try full.time("git archive") {
+                try shell(
+                    "git -C \(quote(work)) archive --format=tar \(app.base.hex):app | \(ssh) \(target) "
+                        + quote("mkdir -p \(quote(folder)) && \(extract) \(quote(folder))")
+                )
+            }
+            try settle()
+            folder = fresh("rsync")
+            try full.time("rsync") { try shell("rsync -a -e \(quote(ssh)) \(quote(work))/app/ \(target):\(quote(folder))/") }
+            if run == 0 { try app.verify(copy: folder, revisionFile: false) }
+            try settle()
+            folder = fresh("scp")
+            try full.time("scp") { try shell("\(server.scpCommand) -r \(quote(work))/app \(target):\(quote(folder))") }
+            if run == 0 { try app.verify(copy: folder, revisionFile: false) }
+            try settle()
+        }
+
+        // The same with the host root in tmpfs, where creating files costs little, so what is
+        // left is the transfer and the process starts.
+        let memory = "/dev/shm/devsys-bench-deploy-\(getpid())"
+        try FileManager.default.createDirectory(atPath: memory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: memory) }
+        var inMemory = Phases()
+        for _ in 0..<runs {
+            var root = fresh("devsys-connect", in: memory)
+            try inMemory.time("devsys, connecting") {
+                let transport = SSHTransport(name: "bench", host: server.host)
+                defer { transport.close() }
+                try fullDeploy(try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench"))
+            }
+            root = fresh("devsys-open", in: memory)
+            try inMemory.time("devsys, open") { try fullDeploy(try HostDeployer(transport: open, app: "blog", root: root, actor: "bench")) }
+            let folder = fresh("tar", in: memory)
+            try inMemory.time("tar") {
+                try shell("tar -C \(quote(work))/app -cf - . | \(ssh) \(target) \(quote("mkdir -p \(quote(folder)) && \(extract) \(quote(folder))"))")
+            }
+            try settle()
+        }
+
+        // The same deploy step by step, and what bounds each step, for the notes.
+        var phases = Phases()
+        let entries = try source.entries(app.base)
+        let tarFile = "\(scratch.path)/app.tar"
+        try shell("tar -C \(quote(work))/app -cf \(quote(tarFile)) .")
+        for _ in 0..<runs {
+            let root = fresh("devsys-phases")
+            let deployer = try HostDeployer(transport: open, app: "blog", root: root, actor: "bench")
+            let lock = try phases.time("full: lock") { try deployer.lock(reason: "bench phases") }
+            let prepared = try phases.time("full: prepare") { try deployer.prepare(commit: app.base, sequence: 1, tree: source) }
+            try phases.time("full: switch") { _ = try deployer.switchTo(revision: prepared.revision) }
+            try phases.time("full: unlock") { try deployer.unlock(lock) }
+            try settle()
+            try phases.time("full: list the tree + build the tar in process, output dropped") {
+                try TarStream.write(entries: try source.entries(app.base), blob: repository.blob) { _ in }
+            }
+            let payload = try phases.time("full: read the blobs only") { try entries.map { try repository.blob($0.id) } }
+            try phases.time("full: \(megabytes) into `cat >/dev/null` on the open shell") {
+                _ = try open.run("cat >/dev/null", timeout: .seconds(60)) { write in for data in payload { try write(data) } }
+            }
+            let folder = fresh("extract")
+            try phases.time("full: `tar -x` of the app's tar file on the host itself, no network") {
+                try shell("mkdir -p \(quote(folder)) && tar -x -f \(quote(tarFile)) -C \(quote(folder))")
+            }
+            try settle()
+            try phases.time("full: `ssh host true`, a fresh connection") { try shell("\(ssh) \(target) true") }
+            try phases.time("full: `tar -c | ssh host cat >/dev/null`") {
+                try shell("tar -C \(quote(work))/app -cf - . | \(ssh) \(target) 'cat >/dev/null'")
+            }
+            try phases.time("round trip of `true` on the open shell") { _ = try open.run("true", timeout: .seconds(10)) }
+        }
+
+        // 2. One-file changes: devsys on the open session onto its previous revision, then rsync
+        // of the work tree checked out at the same commit onto its previous copy.
+        let incrementalRoot = "\(remote)/incremental"
+        let deployer = try HostDeployer(transport: open, app: "blog", root: incrementalRoot, actor: "bench")
+        let first = try deployer.prepare(commit: app.base, sequence: 1, tree: source)
+        try deployer.switchTo(revision: first.revision)
+        let rsyncCopy = "\(remote)/rsync-incremental"
+        try shell("git -C \(quote(work)) checkout -q \(app.base.hex)")
+        try shell("rsync -a -e \(quote(ssh)) \(quote(work))/app/ \(target):\(quote(rsyncCopy))/")
+        try shell("sync")
+        var incremental = Phases()
+        for change in 0..<runs {
+            let prepared = try incremental.time("devsys") {
+                let prepared = try deployer.prepare(commit: app.changes[change], sequence: change + 2, tree: source)
+                try deployer.switchTo(revision: prepared.revision)
+                return prepared
+            }
+            guard prepared.entriesSent == 2 else { throw BenchmarkError("an incremental deploy sent \(prepared.entriesSent) entries, not 2") }
+            try shell("git -C \(quote(work)) checkout -q \(app.changes[change].hex)")
+            try incremental.time("rsync") { try shell("rsync -a -e \(quote(ssh)) \(quote(work))/app/ \(target):\(quote(rsyncCopy))/") }
+            try shell("sync")
+        }
+        try app.verify(copy: "\(incrementalRoot)/blog/current", revisionFile: true, at: app.changes[runs - 1])
+        try app.verify(copy: rsyncCopy, revisionFile: false, at: app.changes[runs - 1])
+        let lock = try phases.time("one-file: lock") { try deployer.lock(reason: "bench phases") }
+        let prepared = try phases.time("one-file: prepare (incremental)") {
+            try deployer.prepare(commit: app.changes[runs], sequence: runs + 2, tree: source)
+        }
+        try phases.time("one-file: switch") { _ = try deployer.switchTo(revision: prepared.revision) }
+        try phases.time("one-file: unlock") { try deployer.unlock(lock) }
+        let appFolder = "\(incrementalRoot)/blog"
+        let base = "\(appFolder)/revisions/\(first.revision.folderName)"
+        for _ in 0..<runs {
+            let folder = fresh("cp-al")
+            try phases.time("one-file: `cp -al` of a revision on the open shell") {
+                _ = try open.run("cp -al \(quote(base)) \(quote(folder))", timeout: .seconds(60))
+            }
+            try phases.time("one-file: `find -type d -empty` over a revision on the open shell") {
+                _ = try open.run("cd \(quote(base)) && find . -mindepth 1 -type d -empty >/dev/null", timeout: .seconds(60))
+            }
+            try phases.time("one-file: inventory (list the revisions, \(runs + 2) of them)") { _ = try deployer.revisions() }
+            try phases.time("one-file: list both trees in process") {
+                _ = try source.entries(app.changes[0])
+                _ = try source.entries(app.base)
+            }
+            // What the inventory would cost reading each REVISION with the `read` builtin instead
+            // of `$(cat …)` (no fork per revision), and what the switch command costs alone.
+            try phases.time("one-file: the same listing with `read` instead of `$(cat)`") {
+                let script = """
+                    cd \(quote(appFolder)) 2>/dev/null || exit 0
+                    if t=$(readlink current 2>/dev/null); then printf 'current %s\\n' "$t"; fi
+                    for d in revisions/*/; do
+                      [ -f "${d}REVISION" ] || continue
+                      read -r c < "${d}REVISION"; n=${d#revisions/}; printf 'rev %s %s\\n' "${n%/}" "$c"
+                    done
+                    """
+                guard try open.run(script, timeout: .seconds(10)).stdoutText.contains("rev ") else { throw BenchmarkError("no revisions listed") }
+            }
+            try phases.time("one-file: the switch command alone, without the inventory before it") {
+                let name = quote("revisions/" + prepared.revision.folderName)
+                _ = try open.run(
+                    """
+                    cd \(quote(appFolder)) || exit 3
+                    [ -f \(name)/REVISION ] || exit 4
+                    rm -f current.new && ln -s \(name) current.new && mv -T current.new current || exit 4
+                    printf '%s\\n' '{"action":"bench"}' >> .devsys/log
+                    """,
+                    timeout: .seconds(10)
+                )
+            }
+        }
+
+        // 3. Rollback: back and forth between the first and the live revision.
+        let live = prepared.revision
+        var rollback = Phases()
+        for _ in 0..<runs {
+            try rollback.time("devsys") {
+                for step in 0..<switches { try deployer.switchTo(revision: step % 2 == 0 ? first.revision : live) }
+            }
+            try rollback.time("ssh") {
+                for step in 0..<switches {
+                    let name = "revisions/" + (step % 2 == 0 ? first.revision : live).folderName
+                    try shell("\(ssh) \(target) \(quote("cd \(quote(appFolder)) && ln -sfn \(name) current.new && mv -T current.new current"))")
+                }
+            }
+        }
+        guard try deployer.current()?.revision == live else { throw BenchmarkError("the rollback runs did not end on \(live)") }
+
+        full.report(prefix: "full deploy")
+        inMemory.report(prefix: "full deploy, tmpfs root")
+        incremental.report(prefix: "one-file change")
+        phases.report(prefix: "phase")
+        let fullWithConnect = full.median("devsys, connecting")
+        let fullOpen = full.median("devsys, open")
+        let tarPipe = full.median("tar")
+        let gitArchive = full.median("git archive")
+        let rsyncFull = full.median("rsync")
+        let scp = full.median("scp")
+        let oneFile = incremental.median("devsys")
+        let rsyncOneFile = incremental.median("rsync")
+        let switchOpen = rollback.median("devsys") / Double(switches)
+        let switchSSH = rollback.median("ssh") / Double(switches)
+
+        let what = "\(files.formatted()) files, \(megabytes)"
+        let fullGoal = "devsys ≤ 1.1× the tar pipe"
+        let fullMet = fullWithConnect <= 1.1 * min(tarPipe, gitArchive)
+        return [
+            Comparison(
+                name: "full deploy of \(what) to an empty root over SSH, incl. the SSH connect (connect + lock + prepare + switch + unlock)",
+                unit: "deploy",
+                operations: 1,
+                devsys: fullWithConnect,
+                alternative: "`tar -c | ssh tar -x` into a fresh folder",
+                alternativeSeconds: tarPipe,
+                goal: fullGoal,
+                met: fullWithConnect <= 1.1 * tarPipe
+            ),
+            Comparison(
+                name: "the same",
+                unit: "deploy",
+                operations: 1,
+                devsys: fullWithConnect,
+                alternative: "`git archive | ssh tar -x` into a fresh folder",
+                alternativeSeconds: gitArchive,
+                goal: fullGoal,
+                met: fullWithConnect <= 1.1 * gitArchive
+            ),
+            Comparison(
+                name: "the same",
+                unit: "deploy",
+                operations: 1,
+                devsys: fullWithConnect,
+                alternative: "`rsync -a -e ssh` into a fresh folder",
+                alternativeSeconds: rsyncFull,
+                goal: fullGoal + " (rows above)",
+                met: fullMet
+            ),
+            Comparison(
+                name: "the same",
+                unit: "deploy",
+                operations: 1,
+                devsys: fullWithConnect,
+                alternative: "`scp -r` (SFTP) into a fresh folder",
+                alternativeSeconds: scp,
+                goal: fullGoal + " (rows above)",
+                met: fullMet
+            ),
+            Comparison(
+                name: "full deploy of \(what), SSH session already open (lock + prepare + switch + unlock)",
+                unit: "deploy",
+                operations: 1,
+                devsys: fullOpen,
+                alternative: "`tar -c | ssh tar -x` (connects each time)",
+                alternativeSeconds: tarPipe,
+                goal: fullGoal,
+                met: fullOpen <= 1.1 * tarPipe
+            ),
+            Comparison(
+                name: "full deploy of \(what), host root on tmpfs, incl. the SSH connect",
+                unit: "deploy",
+                operations: 1,
+                devsys: inMemory.median("devsys, connecting"),
+                alternative: "`tar -c | ssh tar -x` into a fresh folder on tmpfs",
+                alternativeSeconds: inMemory.median("tar"),
+                goal: fullGoal,
+                met: inMemory.median("devsys, connecting") <= 1.1 * inMemory.median("tar")
+            ),
+            Comparison(
+                name: "full deploy of \(what), host root on tmpfs, SSH session already open",
+                unit: "deploy",
+                operations: 1,
+                devsys: inMemory.median("devsys, open"),
+                alternative: "`tar -c | ssh tar -x` (connects each time)",
+                alternativeSeconds: inMemory.median("tar"),
+                goal: fullGoal,
+                met: inMemory.median("devsys, open") <= 1.1 * inMemory.median("tar")
+            ),
+            Comparison(
+                name: "one-file change on that app, session open (incremental prepare + switch)",
+                unit: "deploy",
+                operations: 1,
+                devsys: oneFile,
+                alternative: "`rsync -a -e ssh` of the changed tree onto the previous copy",
+                alternativeSeconds: rsyncOneFile,
+                goal: "≤ 0.25× rsync and ≤ 60 ms",
+                met: oneFile <= 0.25 * rsyncOneFile && oneFile <= 0.060
+            ),
+            Comparison(
+                name: "rollback: `switchTo` an earlier revision on an open session (\(switches) switches back and forth)",
+                unit: "switch",
+                operations: 1,
+                devsys: switchOpen,
+                alternative: "`ssh host 'ln -sfn … && mv -T …'`, a fresh ssh per switch",
+                alternativeSeconds: switchSSH,
+                goal: "≤ 30 ms per host",
+                met: switchOpen <= 0.030
+            ),
+        ]
+    }
+}
+
+// MARK: - The app
+
+/// A git work tree whose `app/` holds `files` random files in nested folders (mostly small, a
+/// few large), committed, then `changes` more commits that each rewrite one small file.
+private struct AppFixture {
+    let work: String
+    let base: ObjectID
+    let changes: [ObjectID]
+    let bytes: Int
+
+    init(work: String, files: Int, changes count: Int) throws {
+        self.work = work
+        var random = SplitMix64(seed: 0x5eed_de91_0a11)
+        try shell("git init -q -b main \(quote(work))")
+        var total = 0
+        for index in 0..<files {
+            let data = random.bytes(Self.size(of: index, &random))
+            total += data.count
+            try Self.write(data, to: "\(work)/\(Self.path(of: index))")
+        }
+        bytes = total
+        let commit = "git -C \(quote(work)) -c user.name=bench -c user.email=bench@localhost commit -q"
+        try shell("git -C \(quote(work)) add -A && \(commit) -m app")
+        base = try Self.head(work)
+        var changes: [ObjectID] = []
+        for change in 0..<count {
+            // Index ≡ 3 (mod 10): always one of the small files.
+            let path = Self.path(of: (10 * change + 3) % files)
+            try Self.write(random.bytes(512 + Int(random.next() % 4608)), to: "\(work)/\(path)")
+            try shell("\(commit) -a -m \(quote("change \(path)"))")
+            changes.append(try Self.head(work))
+        }
+        self.changes = changes
+    }
+
+    /// `app/dNN/sN/fNNNN.ext`, some one level up: 20 folders of 5, ~20 files each.
+    static func path(of index: Int) -> String {
+        let extensions = ["php", "css", "js", "png", "html"]
+        let name = String(format: "f%04d.", index) + extensions[index % extensions.count]
+        let folder = String(format: "app/d%02d", index % 20)
+        return index % 7 == 0 ? "\(folder)/\(name)" : "\(folder)/s\((index / 20) % 5)/\(name)"
+    }
+
+    /// Every 100th file ~400 KB, every 10th ~40 KB, the rest 0.5–5 KB: ~20 MB for 2,000 files.
+    static func size(of index: Int, _ random: inout SplitMix64) -> Int {
+        if index % 100 == 0 { return 380_000 + Int(random.next() % 40_000) }
+        if index % 10 == 0 { return 36_000 + Int(random.next() % 8_000) }
+        return 512 + Int(random.next() % 4608)
+    }
+
+    static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try data.write(to: url)
+    }
+
+    static func head(_ work: String) throws -> ObjectID {
+        let hex = try shell("git -C \(quote(work)) rev-parse HEAD", capture: true)
+        guard let id = ObjectID(hex: String(decoding: hex, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw BenchmarkError("git rev-parse HEAD printed no commit id")
+        }
+        return id
+    }
+
+    /// Checks that `copy` holds exactly the app's files at `commit` (the base by default), with
+    /// the same contents, plus a `REVISION` file when `revisionFile`. Leaves the base checked out.
+    func verify(copy: String, revisionFile: Bool, at commit: ObjectID? = nil) throws {
+        try shell("git -C \(quote(work)) checkout -q \((commit ?? base).hex)")
+        if revisionFile { try shell("test -f \(quote(copy))/REVISION") }
+        try shell("diff -r -q -x REVISION \(quote(work))/app \(quote(copy))")
+        try shell("git -C \(quote(work)) checkout -q \(base.hex)")
+    }
+}
+
+/// A fixed-seed generator: the same app on every run, fast enough for 20 MB.
+private struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> Data {
+        var data = Data(count: count)
+        data.withUnsafeMutableBytes { buffer in
+            var offset = 0
+            while offset < count {
+                var word = next()
+                let length = min(8, count - offset)
+                withUnsafeBytes(of: &word) { buffer.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: length) }
+                offset += length
+            }
+        }
+        return data
+    }
+}
+
+// MARK: - Phases
+
+/// Medians of named steps, for the notes on what dominates each figure.
+private struct Phases {
+    private var order: [String] = []
+    private var samples: [String: [Double]] = [:]
+
+    @discardableResult
+    mutating func time<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try body()
+        if samples[name] == nil { order.append(name) }
+        samples[name, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return value
+    }
+
+    func median(_ name: String) -> Double { medianValue(samples[name] ?? []) }
+
+    func report(prefix: String) {
+        for name in order {
+            let values = samples[name] ?? []
+            let all = values.map { String(format: "%.1f", $0 * 1000) }.joined(separator: " ")
+            log(String(format: "deploy %@: %8.1f ms  %@ (runs: %@)", prefix, median(name) * 1000, name, all))
+        }
+    }
+}
+
+private func medianValue(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+private func log(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+// MARK: - Running programs
+
+/// Single-quotes `word` for `sh`.
+private func quote(_ word: String) -> String {
+    "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// Runs `command` with `/bin/sh -c` and returns its stdout when `capture`; throws with its stderr
+/// when it exits non-zero. posix_spawn and files, not `Process` and pipes: with sshd a child of
+/// this process, corelibs Foundation sometimes never reported a second child's exit.
+@discardableResult
+private func shell(_ command: String, capture: Bool = false) throws -> Data {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-bench-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let outputPath = capture ? scratch.appendingPathComponent("out").path : "/dev/null"
+    let errorPath = scratch.appendingPathComponent("err").path
+    let status = try spawn(["/bin/sh", "-c", command], stdout: outputPath, stderr: errorPath, wait: true)
+    guard status == 0 else {
+        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        throw BenchmarkError("`\(command)` failed (status \(status)): \(errors.suffix(2000))")
+    }
+    return capture ? ((try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data()) : Data()
+}
+
+/// Starts `arguments[0]` (an absolute path) with stdin from /dev/null; waits for it and returns
+/// its exit status when `wait`, else returns its pid.
+private func spawn(_ arguments: [String], stdout: String, stderr: String, wait: Bool) throws -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+    defer { for argument in argv { free(argument) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+    guard spawned == 0 else { throw BenchmarkError("cannot run \(arguments[0]): \(String(cString: strerror(spawned)))") }
+    guard wait else { return pid }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    // WIFEXITED/WEXITSTATUS are macros Swift does not import.
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}
+
+// MARK: - sshd
+
+/// An OpenSSH server for the benchmark alone: generated ed25519 host and user keys, key login
+/// only, on a free port of 127.0.0.1, with SFTP for scp. `stop()` it.
+private final class BenchmarkSSHD {
+    let folder: URL
+    let port: Int
+    let user: String
+    let userKey: String
+    let knownHosts: String
+    private let pid: pid_t
+
+    init(folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        self.folder = folder
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        userKey = path("id_ed25519")
+        knownHosts = path("known_hosts")
+        let hostKey = path("host_ed25519")
+        for key in [hostKey, userKey] { try shell("/usr/bin/ssh-keygen -q -N '' -t ed25519 -f \(quote(key)) -C devsys-bench") }
+        try FileManager.default.copyItem(atPath: userKey + ".pub", toPath: path("authorized_keys"))
+        user = String(cString: getpwuid(geteuid())!.pointee.pw_name)
+        // Privilege separation wants this folder, which exists only while the system's sshd runs.
+        try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try Self.freePort()
+            let config = """
+                Port \(port)
+                ListenAddress 127.0.0.1
+                HostKey \(hostKey)
+                AuthorizedKeysFile \(path("authorized_keys"))
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                UsePAM no
+                StrictModes no
+                PermitRootLogin prohibit-password
+                PidFile \(path("sshd.pid"))
+                Subsystem sftp internal-sftp
+                AllowUsers \(user)
+                MaxStartups 100
+
+                """
+            try config.write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
+            let pid = try spawn(
+                ["/usr/sbin/sshd", "-D", "-e", "-f", path("sshd_config")],
+                stdout: "/dev/null",
+                stderr: path("sshd.log"),
+                wait: false
+            )
+            if Self.waitUntilListening(pid: pid, port: port) {
+                self.pid = pid
+                self.port = port
+                break
+            }
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            let log = (try? String(contentsOfFile: path("sshd.log"), encoding: .utf8)) ?? ""
+            guard attempt < 5, log.contains("Address already in use") else { throw BenchmarkError("sshd did not start: \(log.suffix(2000))") }
+        }
+        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
+        try "[127.0.0.1]:\(port) \(hostPublic[0]) \(hostPublic[1])\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+    }
+
+    var host: SSHHost {
+        SSHHost(address: "127.0.0.1", port: port, user: user, identityFile: userKey, knownHostsFile: knownHosts)
+    }
+
+    /// The OpenSSH client options every alternative uses: this key only, this known_hosts only, strict.
+    private var options: String {
+        "-F /dev/null -i \(quote(userKey)) -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=\(quote(knownHosts))"
+            + " -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o LogLevel=ERROR"
+    }
+
+    var sshCommand: String { "ssh \(options) -p \(port)" }
+    var scpCommand: String { "scp \(options) -P \(port)" }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    private static func waitUntilListening(pid: pid_t, port: Int) -> Bool {
+        let giveUp = Date().addingTimeInterval(10)
+        while Date() < giveUp {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { return false }
+            if canConnect(port: port) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    private static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchmarkError("socket: \(errno)") }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw BenchmarkError("bind: \(errno)") }
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+}

@@ -1,0 +1,394 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Deploying over SSH from the user's side: `devsys deploy`, `rollback`, `revisions`, `hosts trust`
+/// and a plain `git push` of an env ref, against a real sshd on 127.0.0.1 and a real `php -S`
+/// serving the host's `current` (`TestWebHost`: started with posix_spawn, not `Process`, like every
+/// program these tests run; see `Spawned`).
+@Suite struct DeploySSHTests {
+    @Test func deployServesEachRevisionInFullRollsBackAndRefusesABadRevisionUntilForced() throws {
+        let repo = try DeployRepo()
+        let host = try TestWebHost(app: DeployRepo.app)
+        defer { host.stop() }
+        try repo.configure(environments: ["staging": ["web1"]], hosts: [host.yaml(name: "web1")])
+        let c1 = try repo.commitVersion("one")
+        let c2 = try repo.commitVersion("two")
+
+        let first = try repo.devsys("deploy", "staging", "--rev", c1)
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        #expect(try repo.tags("staging") == ["deploy/staging/0001"])
+        #expect(try repo.tagCommit("deploy/staging/0001") == c1)
+        #expect(PlainHTTP.get(host.url + "/").body == DeployRepo.page("one"))
+
+        // While a reader polls the site as fast as it can, the switch to C2 happens: every answer
+        // is one revision or the other in full, never an error or a mix.
+        let poller = SitePoller(url: host.url + "/")
+        poller.start()
+        let second = try repo.devsys("deploy", "staging", "--rev", c2)
+        Thread.sleep(forTimeInterval: 0.3)
+        let answers = poller.stop()
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        let expected: Set = ["200 " + DeployRepo.page("one"), "200 " + DeployRepo.page("two")]
+        let wrong = answers.filter { !expected.contains($0) }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(answers.count) answers were neither revision in full: \(Set(wrong).prefix(5))")
+        #expect(answers.count > 20, "the poller got \(answers.count) answers")
+        #expect(answers.contains("200 " + DeployRepo.page("one")) && answers.last == "200 " + DeployRepo.page("two"))
+        #expect(try repo.tags("staging") == ["deploy/staging/0001", "deploy/staging/0002"])
+
+        // devsys rollback: back on C1, C2 marked bad, a new tag for C1.
+        let rollback = try repo.devsys("rollback", "staging")
+        #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+        #expect(PlainHTTP.get(host.url + "/").body == DeployRepo.page("one"))
+        #expect(try repo.tags("staging") == ["deploy/staging/0001", "deploy/staging/0002", "deploy/staging/0003"])
+        #expect(try repo.tagCommit("deploy/staging/0003") == c1)
+        let revisions = try repo.revisions("staging")
+        #expect(revisions.desired == c1 && revisions.live == c1)
+        #expect(revisions.revisions.first { $0.tag == "deploy/staging/0002" }?.status == "bad")
+        #expect(revisions.revisions.first { $0.tag == "deploy/staging/0002" }?.bad?.contains("rolled back to deploy/staging/0001") == true)
+        #expect(revisions.revisions.first { $0.tag == "deploy/staging/0003" }?.status == "live")
+
+        // A bad revision is refused, and deployed with --force.
+        let refused = try repo.devsys("deploy", "staging", "--rev", c2)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("is marked bad in staging") && refused.stderr.contains("--force"), "\(refused.stderr)")
+        #expect(PlainHTTP.get(host.url + "/").body == DeployRepo.page("one"))
+        let forced = try repo.devsys("deploy", "staging", "--rev", c2, "--force")
+        #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
+        #expect(PlainHTTP.get(host.url + "/").body == DeployRepo.page("two"))
+        #expect(try repo.revisions("staging").revisions.first { $0.tag == "deploy/staging/0002" }?.status == "")
+
+        // Plain git: push the first deploy's commit to the env ref; one reconcile brings it back.
+        try repo.git(in: repo.clone, "fetch", "-q", "--tags", "origin")
+        let push = try repo.gitResult(in: repo.clone, "push", "-q", "--force", "origin", "deploy/staging/0001^{commit}:refs/heads/env/staging")
+        try #require(push.status == 0, "\(push.stderr)")
+        let reconcile = try repo.devsys("run", "--until-idle", "--timeout", "60")
+        #expect(reconcile.status == 0, "\(reconcile.stdout)\(reconcile.stderr)")
+        #expect(PlainHTTP.get(host.url + "/").body == DeployRepo.page("one"))
+        #expect(try repo.revisions("staging").live == c1)
+    }
+
+    @Test func hostsTrustRecordsAnUnknownKeyOnceAndRefusesAChangedOne() throws {
+        let repo = try DeployRepo()
+        let host = try TestWebHost(app: DeployRepo.app)
+        defer { host.stop() }
+        let knownHosts = repo.scratch.path("known_hosts")
+        try "".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        try repo.configure(environments: ["staging": ["web1"]], hosts: [host.yaml(name: "web1", knownHosts: knownHosts)])
+        _ = try repo.commitVersion("one")
+
+        // Unknown: no deploy connects.
+        let untrusted = try repo.devsys("hosts", "check")
+        #expect(untrusted.status == 1, "\(untrusted.stdout)")
+        #expect(untrusted.stdout.contains("web1"), "\(untrusted.stdout)")
+
+        let trust = try repo.devsys("hosts", "trust", "web1", "--yes")
+        #expect(trust.status == 0, "\(trust.stdout)\(trust.stderr)")
+        #expect(trust.stdout.contains("SHA256:") && trust.stdout.contains("recorded in \(knownHosts)"), "\(trust.stdout)")
+        let hostKey = try String(contentsOfFile: host.hostKey + ".pub", encoding: .utf8).split(separator: " ")
+        let recorded = try String(contentsOfFile: knownHosts, encoding: .utf8)
+        #expect(recorded.contains("[127.0.0.1]:\(host.sshPort) \(hostKey[0]) \(hostKey[1])"), "\(recorded)")
+        #expect(try repo.devsys("hosts", "check").status == 0)
+
+        let again = try repo.devsys("hosts", "trust", "web1", "--yes")
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("already trusted"), "\(again.stdout)")
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == recorded, "nothing added twice")
+
+        // Another key listed for the address: refused, the file untouched.
+        let otherKey = repo.scratch.path("other_host_key")
+        try SSHDServer.keygen(otherKey, type: "ed25519")
+        let other = try String(contentsOfFile: otherKey + ".pub", encoding: .utf8).split(separator: " ")
+        let wrong = "[127.0.0.1]:\(host.sshPort) \(other[0]) \(other[1])\n"
+        try wrong.write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let changed = try repo.devsys("hosts", "trust", "web1", "--yes")
+        #expect(changed.status == 1)
+        #expect(changed.stderr.contains("lists another ssh-ed25519 key") && changed.stderr.contains("ssh-keygen -R"), "\(changed.stderr)")
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == wrong)
+        let deploy = try repo.devsys("deploy", "staging")
+        #expect(deploy.status == 1, "a changed host key stops a deploy: \(deploy.stdout)")
+    }
+}
+
+/// A bare control repository made with plain git and a clone to commit and push from. Its one app,
+/// `site`, prints its version from ten files, so a request that mixed two revisions would show.
+struct DeployRepo {
+    static let app = "site"
+    let scratch: Scratch
+    var bare: URL { scratch.url.appendingPathComponent("control.git") }
+    var clone: URL { scratch.url.appendingPathComponent("control") }
+
+    init() throws {
+        scratch = try Scratch()
+        try Spawned.check("/usr/bin/git", ["init", "-q", "--bare", "-b", "main", bare.path])
+        try Spawned.check("/usr/bin/git", ["clone", "-q", bare.path, clone.path])
+        try git(in: clone, "symbolic-ref", "HEAD", "refs/heads/main")
+        try scratch.write(
+            "control/app/index.php",
+            """
+            <?php
+            $parts = [];
+            foreach (glob(__DIR__ . '/parts/*.txt') as $file) {
+                $parts[] = trim(file_get_contents($file));
+            }
+            echo implode(',', $parts);
+
+            """
+        )
+    }
+
+    /// What `/` of the app serves at `version`.
+    static func page(_ version: String) -> String {
+        Array(repeating: version, count: 10).joined(separator: ",")
+    }
+
+    /// Writes devsys.yaml with `environments` (name → hosts) and the `hosts` lines.
+    func configure(environments: [String: [String]], hosts: [String], keepRevisions: Int = 5) throws {
+        let envs = environments.sorted { $0.key < $1.key }.map {
+            "  \($0.key): { hosts: [\($0.value.joined(separator: ", "))], keep_revisions: \(keepRevisions) }"
+        }
+        try scratch.write(
+            "control/devsys.yaml",
+            """
+            trunk: main
+            apps:
+              \(Self.app): { path: app }
+            environments:
+            \(envs.joined(separator: "\n"))
+            hosts:
+            \(hosts.map { "  " + $0 }.joined(separator: "\n"))
+
+            """
+        )
+    }
+
+    /// Commits the app at `version` (plus `extra` files under app/) on main, pushes, and returns the commit id.
+    @discardableResult
+    func commitVersion(_ version: String, extra: (URL) throws -> Void = { _ in }) throws -> String {
+        for index in 0..<10 {
+            try scratch.write("control/app/parts/\(String(format: "%02d", index)).txt", version + "\n")
+        }
+        try extra(clone.appendingPathComponent("app"))
+        try git(in: clone, "add", "-A")
+        try git(in: clone, "commit", "-q", "-m", "Version \(version)")
+        try git(in: clone, "push", "-q", "origin", "main")
+        return try git(in: clone, "rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs devsys on the bare repository.
+    func devsys(_ arguments: String...) throws -> CommandResult {
+        try Spawned(devsysBinary, arguments + ["--repo", bare.path]).wait()
+    }
+
+    /// Runs git in `folder` and requires it to succeed; returns its stdout.
+    @discardableResult
+    func git(in folder: URL, _ arguments: String...) throws -> String {
+        try Spawned.check("/usr/bin/git", ["-C", folder.path] + arguments)
+    }
+
+    /// Runs git in `folder` and returns the whole result, for commands that may fail.
+    func gitResult(in folder: URL, _ arguments: String...) throws -> CommandResult {
+        try Spawned("/usr/bin/git", ["-C", folder.path] + arguments).wait()
+    }
+
+    /// The deploy tags of `environment`, in order.
+    func tags(_ environment: String) throws -> [String] {
+        try git(in: bare, "tag", "-l", "deploy/\(environment)/*").split(separator: "\n").map(String.init).sorted()
+    }
+
+    func tagCommit(_ tag: String) throws -> String {
+        try git(in: bare, "rev-parse", "\(tag)^{commit}").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func envRef(_ environment: String) throws -> String {
+        try git(in: bare, "rev-parse", "refs/heads/env/\(environment)").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `git notes --ref=devsys/bad show <commit>`, or nil when the commit carries no bad note.
+    func badNote(_ commit: String) throws -> String? {
+        let shown = try gitResult(in: bare, "notes", "--ref=devsys/bad", "show", commit)
+        return shown.status == 0 ? shown.stdout : nil
+    }
+
+    /// `devsys revisions ENV --json`.
+    struct Revisions: Decodable {
+        struct Row: Decodable {
+            var tag: String
+            var commit: String
+            var status: String
+            var bad: String?
+        }
+        var desired: String?
+        var live: String?
+        var revisions: [Row]
+    }
+
+    func revisions(_ environment: String) throws -> Revisions {
+        let shown = try devsys("revisions", environment, "--json")
+        try #require(shown.status == 0, "\(shown.stderr)")
+        return try JSONDecoder().decode(Revisions.self, from: Data(shown.stdout.utf8))
+    }
+}
+
+/// A minimal HTTP/1.0 client on a plain socket: one connection per request, no caches, no
+/// keep-alive, so every answer is what the server sent for that one request.
+enum PlainHTTP {
+    struct Response {
+        /// Nil when no HTTP answer came (refused, timed out, cut).
+        var status: Int?
+        var body: String
+        var error: String?
+
+        /// "200 <body>", or "error: <why>".
+        var summary: String { status.map { "\($0) \(body)" } ?? "error: \(error ?? "")" }
+    }
+
+    /// GET `url` (`http://a.b.c.d:port/path`), giving up after `timeout` seconds.
+    static func get(_ url: String, timeout: Int = 5) -> Response {
+        guard let parsed = URL(string: url), let address = parsed.host, let port = parsed.port else {
+            return Response(status: nil, body: "", error: "bad url \(url)")
+        }
+        let path = parsed.path.isEmpty ? "/" : parsed.path
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return Response(status: nil, body: "", error: "socket: \(errno)") }
+        defer { close(fd) }
+        var limit = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var target = sockaddr_in()
+        target.sin_family = sa_family_t(AF_INET)
+        target.sin_port = UInt16(port).bigEndian
+        target.sin_addr.s_addr = inet_addr(address)
+        let connected = withUnsafePointer(to: &target) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return Response(status: nil, body: "", error: "connect: \(String(cString: strerror(errno)))") }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\n\r\n".utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
+            return Response(status: nil, body: "", error: "send: \(String(cString: strerror(errno)))")
+        }
+        var received = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count == 0 { break }
+            if count < 0 { return Response(status: nil, body: "", error: "recv: \(String(cString: strerror(errno)))") }
+            received += buffer[0..<count]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        guard let split = text.range(of: "\r\n\r\n") else { return Response(status: nil, body: text, error: "no HTTP header end") }
+        let statusLine = text[..<split.lowerBound].split(separator: "\r\n").first ?? ""
+        let fields = statusLine.split(separator: " ")
+        guard fields.count >= 2, fields[0].hasPrefix("HTTP/"), let status = Int(fields[1]) else {
+            return Response(status: nil, body: text, error: "no status line")
+        }
+        return Response(status: status, body: String(text[split.upperBound...]), error: nil)
+    }
+}
+
+/// Polls a URL on a thread of its own as fast as it answers, recording every answer's `summary`.
+final class SitePoller: @unchecked Sendable {
+    let url: String
+    private let lock = NSLock()
+    private var answers: [String] = []
+    private var stopping = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(url: String) { self.url = url }
+
+    func start() {
+        let thread = Thread { [self] in
+            while !lock.withLock({ stopping }) {
+                let answer = PlainHTTP.get(url).summary
+                lock.withLock { answers.append(answer) }
+            }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Stops polling and returns every answer, in order.
+    func stop() -> [String] {
+        lock.withLock { stopping = true }
+        done.wait()
+        return lock.withLock { answers }
+    }
+}
+
+/// A program started with posix_spawn, its stdout and stderr going to files.
+///
+/// Not Foundation's `Process`: with sshd and php -S running as `Process`es, corelibs Foundation
+/// sometimes never reports another child's exit, and a test waits for ever.
+final class Spawned: @unchecked Sendable {
+    let pid: pid_t
+    private let folder: URL
+    private var status: Int32?
+
+    /// Starts `program` with `arguments` and the tests' fixed environment.
+    init(_ program: String, _ arguments: [String]) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-spawn-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, folder.appendingPathComponent("out").path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, folder.appendingPathComponent("err").path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        TestDaemon.closeInheritedDescriptors(&actions)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = commandEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        guard spawned == 0 else { throw TestFailure("cannot run \(program): \(String(cString: strerror(spawned)))") }
+        self.pid = pid
+    }
+
+    deinit {
+        if status == nil {
+            kill(pid, SIGKILL)
+            _ = wait()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Whether it has ended (reaping it when it has).
+    var hasExited: Bool {
+        if status != nil { return true }
+        var raw: Int32 = 0
+        guard waitpid(pid, &raw, WNOHANG) == pid else { return false }
+        status = raw
+        return true
+    }
+
+    /// Waits for it to end; the exit status (128 + signal when killed) and what it printed.
+    @discardableResult
+    func wait() -> CommandResult {
+        if status == nil {
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            status = raw
+        }
+        let raw = status ?? 0
+        let exit = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        return CommandResult(
+            status: exit,
+            stdout: (try? String(contentsOf: folder.appendingPathComponent("out"), encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: folder.appendingPathComponent("err"), encoding: .utf8)) ?? ""
+        )
+    }
+
+    /// Runs `program` to its end and requires it to succeed; returns its stdout.
+    @discardableResult
+    static func check(_ program: String, _ arguments: [String]) throws -> String {
+        let result = try Spawned(program, arguments).wait()
+        guard result.status == 0 else {
+            throw TestFailure("\(program) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
+        }
+        return result.stdout
+    }
+}
