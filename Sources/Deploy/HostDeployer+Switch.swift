@@ -48,7 +48,8 @@ extension HostDeployer {
             )
         }
         let fields = result.stdoutText.split(separator: "\n").first { $0.hasPrefix("previous ") }?.split(separator: " ").map(String.init) ?? []
-        guard fields.count == 3, fields[1].hasPrefix("revisions/"), let previous = DeployRevision(folderName: String(fields[1].dropFirst("revisions/".count))),
+        guard fields.count == 3, fields[1].hasPrefix("revisions/"),
+            let previous = DeployRevision(folderName: String(fields[1].dropFirst("revisions/".count))),
             let commit = ObjectID(hex: fields[2])
         else { return nil }
         return HostRevision(revision: previous, commit: commit)

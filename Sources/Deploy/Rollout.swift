@@ -135,10 +135,11 @@ public struct Rollout: Sendable {
         }
 
         // Verify everywhere at once.
-        let reports = (try? Self.parallel(targets) { target -> RevisionVerifier.Report? in
-            guard let url = target.url else { return nil }
-            return verifier.verify(url: url, expectedCommit: commit, checks: checks)
-        }) ?? []
+        let reports =
+            (try? Self.parallel(targets) { target -> RevisionVerifier.Report? in
+                guard let url = target.url else { return nil }
+                return verifier.verify(url: url, expectedCommit: commit, checks: checks)
+            }) ?? []
         var failures: [String] = []
         for (index, target) in targets.enumerated() {
             let report = index < reports.count ? reports[index] : nil

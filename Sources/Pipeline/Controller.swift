@@ -135,7 +135,8 @@ public final class Controller: Sendable {
             for item in drift {
                 progress(
                     "drift: \(item.environment)/\(item.host) "
-                        + (item.error.map { "unreachable: \($0)" } ?? "serves \(item.serves?.prefix(12) ?? "nothing"), expected \(item.expected.prefix(12))")
+                        + (item.error.map { "unreachable: \($0)" }
+                            ?? "serves \(item.serves?.prefix(12) ?? "nothing"), expected \(item.expected.prefix(12))")
                 )
             }
         } catch {

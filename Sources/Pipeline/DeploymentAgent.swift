@@ -321,7 +321,8 @@ public enum DeployCommandError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownEnvironment(let name, let known):
-            "no environment '\(name)' in devsys.yaml" + (known.isEmpty ? "; add one under 'environments'" : " (known: \(known.joined(separator: ", ")))")
+            "no environment '\(name)' in devsys.yaml"
+                + (known.isEmpty ? "; add one under 'environments'" : " (known: \(known.joined(separator: ", ")))")
         case .badRevision(let environment, let commit, let reason):
             "\(commit.prefix(12)) is marked bad in \(environment) (\(reason)); deploy it anyway with --force, which clears the mark"
         case .nothingToRollBackTo(let environment):

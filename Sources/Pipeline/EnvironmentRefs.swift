@@ -60,8 +60,14 @@ public struct EnvironmentRefs {
     /// again; `devsys deploy --force` does, and clears the mark.
     public func markBad(_ commit: ObjectID, by actor: String, reason: String, at date: Date = .now) throws {
         let existing = try repository.note(on: commit, notesRef: Self.badNotesRef).map { $0.hasSuffix("\n") ? $0 : $0 + "\n" } ?? ""
-        let line = "Bad: \(environment) at \(ISO8601DateFormatter().string(from: date)) by \(actor): \(reason.replacingOccurrences(of: "\n", with: " "))"
-        try repository.setNote(existing + line + "\n", on: commit, notesRef: Self.badNotesRef, author: Signature(name: actor, email: "devsys@localhost"))
+        let line =
+            "Bad: \(environment) at \(ISO8601DateFormatter().string(from: date)) by \(actor): \(reason.replacingOccurrences(of: "\n", with: " "))"
+        try repository.setNote(
+            existing + line + "\n",
+            on: commit,
+            notesRef: Self.badNotesRef,
+            author: Signature(name: actor, email: "devsys@localhost")
+        )
     }
 
     /// Removes this environment's bad marks from `commit`.

@@ -51,7 +51,7 @@ public struct JobRunner: Sendable {
             }
         } catch let error as StoreError {
             throw error
-        } catch where job.key.step == .deploy {
+        } catch  where job.key.step == .deploy {
             // A host unreachable, locked, or an upload cut: nothing switched; try again later.
             let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
             if failed.state == .dead, let commit = ObjectID(hex: job.key.inputCommit) {
@@ -233,7 +233,12 @@ public struct JobRunner: Sendable {
             return try store.complete(jobID: job.id, worker: worker)
         }
         let report = try await Self.onThread {
-            try agent.deploy(environment: environment, commit: commit, actor: "devsys", reason: "refs/heads/env/\(environment) moved to \(commit.short)")
+            try agent.deploy(
+                environment: environment,
+                commit: commit,
+                actor: "devsys",
+                reason: "refs/heads/env/\(environment) moved to \(commit.short)"
+            )
         }
         try store.complete(jobID: job.id, worker: worker, result: try? JSONEncoder().encode(report))
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ControlRepository
-import DevsysResources
 import Deploy
+import DevsysResources
 import Foundation
 import Git
 import Pipeline
@@ -36,16 +36,22 @@ extension Devsys {
         var timeout: Double = 600
 
         func run() async throws {
-            let folder = try dir.map { path in
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-                return URL(fileURLWithPath: path).standardizedFileURL
-            } ?? makeTempFolder()
+            let folder =
+                try dir.map { path in
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                    return URL(fileURLWithPath: path).standardizedFileURL
+                } ?? makeTempFolder()
             let repositoryURL = folder.appendingPathComponent("blog.git")
             let deadline = Date().addingTimeInterval(timeout)
             step("devsys init --bare \(repositoryURL.path)")
             let control: ControlRepository
             do {
-                control = try ControlRepository.initialize(at: repositoryURL, bare: true, devsysBinary: currentExecutablePath(), author: actingSignature())
+                control = try ControlRepository.initialize(
+                    at: repositoryURL,
+                    bare: true,
+                    devsysBinary: currentExecutablePath(),
+                    author: actingSignature()
+                )
             } catch {
                 throw CommandFailure("demo: \(error)")
             }
@@ -86,7 +92,10 @@ extension Devsys {
             let refs = EnvironmentRefs(repository: try Repository.open(at: path), environment: "staging")
             print("task \(taskID): \(final?.state.rawValue ?? "missing")\(final?.reason.map { " (\($0))" } ?? "")")
             if let tag = try refs.tags().last {
-                print("\n\(tag.name):\n" + tag.message.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+                print(
+                    "\n\(tag.name):\n"
+                        + tag.message.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+                )
             }
             let about = HTTPGet.fetch(url + "/about.php", timeout: .seconds(5))
             print("GET \(url)/about.php → \(about.status.map(String.init) ?? "no response")")

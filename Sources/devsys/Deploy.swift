@@ -163,7 +163,13 @@ extension Devsys {
             try? refs.clearBad(commit, by: actor)
             try promote(refs, to: commit, actor: actor, why: "rollback to \(target.name) by \(actor)")
             let report = try audited(store, actor: actor, action: "rollback", target: "env/\(environment)@\(target.name)") {
-                try agent.deploy(environment: environment, commit: commit, actor: actor, reason: "rollback to \(target.name) by \(actor)", progress: printProgress)
+                try agent.deploy(
+                    environment: environment,
+                    commit: commit,
+                    actor: actor,
+                    reason: "rollback to \(target.name) by \(actor)",
+                    progress: printProgress
+                )
             }
             try finish(report, json: json)
         }
@@ -239,7 +245,16 @@ extension Devsys {
                 }
                 let tasks = (tag.fields["Tasks"] ?? "none") == "none" ? [] : (tag.fields["Tasks"] ?? "").components(separatedBy: ", ")
                 rows.append(
-                    Row(tag: tag.name, sequence: tag.sequence, commit: tag.commit, date: tag.date, actor: tag.fields["Actor"], tasks: tasks, status: status, bad: bad)
+                    Row(
+                        tag: tag.name,
+                        sequence: tag.sequence,
+                        commit: tag.commit,
+                        date: tag.date,
+                        actor: tag.fields["Actor"],
+                        tasks: tasks,
+                        status: status,
+                        bad: bad
+                    )
                 )
             }
             let hostStates = hosts ? try agent.hostStates(environment).map(HostState.init) : nil
@@ -256,8 +271,12 @@ extension Devsys {
                 var table = TextTable(["TAG", "COMMIT", "DATE", "ACTOR", "TASKS", "STATUS"])
                 for row in rows {
                     table.add([
-                        row.tag, shortHex(row.commit), row.date.map(localTime) ?? "-", row.actor ?? "-", row.tasks.isEmpty ? "-" : row.tasks.joined(separator: ","),
-                        row.status + (row.bad.map { " (by " + oneLine($0.components(separatedBy: " by ").dropFirst().joined(separator: " by "), limit: 70) + ")" } ?? ""),
+                        row.tag, shortHex(row.commit), row.date.map(localTime) ?? "-", row.actor ?? "-",
+                        row.tasks.isEmpty ? "-" : row.tasks.joined(separator: ","),
+                        row.status
+                            + (row.bad.map {
+                                " (by " + oneLine($0.components(separatedBy: " by ").dropFirst().joined(separator: " by "), limit: 70) + ")"
+                            } ?? ""),
                     ])
                 }
                 print(table.text, terminator: "")
@@ -307,12 +326,24 @@ func audit(_ store: Store, actor: String, action: String, target: String, outcom
 }
 
 /// Runs a deploy and audits how it ended (succeeded, failed with the reason, or the error).
-func audited(_ store: Store, actor: String, action: String, target: String, _ body: () throws -> DeploymentAgent.Report) throws
+func audited(
+    _ store: Store,
+    actor: String,
+    action: String,
+    target: String,
+    _ body: () throws -> DeploymentAgent.Report
+) throws
     -> DeploymentAgent.Report
 {
     do {
         let report = try body()
-        try audit(store, actor: actor, action: action, target: target, outcome: report.succeeded ? "succeeded" : "failed: \(report.rollout.failure ?? "")")
+        try audit(
+            store,
+            actor: actor,
+            action: action,
+            target: target,
+            outcome: report.succeeded ? "succeeded" : "failed: \(report.rollout.failure ?? "")"
+        )
         return report
     } catch {
         try? audit(store, actor: actor, action: action, target: target, outcome: "error: \(error)")

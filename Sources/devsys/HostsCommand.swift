@@ -16,17 +16,17 @@ extension Devsys {
             static let configuration = CommandConfiguration(
                 abstract: "Show an ssh host's key and add it to the host's known_hosts file.",
                 discussion: """
-                    devsys never connects to a host whose key is not in known_hosts (hosts.NAME.known_hosts,
-                    default ~/.ssh/known_hosts). This connects once without authenticating, shows the
-                    key's SHA256 fingerprint — compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`
-                    on the host — and records it after you confirm (or at once with --yes).
+                        devsys never connects to a host whose key is not in known_hosts (hosts.NAME.known_hosts,
+                        default ~/.ssh/known_hosts). This connects once without authenticating, shows the
+                        key's SHA256 fingerprint — compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`
+                        on the host — and records it after you confirm (or at once with --yes).
 
-                      devsys hosts trust web1
-                      devsys hosts trust web1 --yes     in a provisioning script
+                          devsys hosts trust web1
+                          devsys hosts trust web1 --yes     in a provisioning script
 
-                A host whose key changed is refused: remove the old line first with
-                ssh-keygen -R '[ADDRESS]:PORT' -f KNOWN_HOSTS, after finding out why it changed.
-                """
+                    A host whose key changed is refused: remove the old line first with
+                    ssh-keygen -R '[ADDRESS]:PORT' -f KNOWN_HOSTS, after finding out why it changed.
+                    """
             )
 
             @OptionGroup var repository: RepositoryOptions
@@ -42,7 +42,9 @@ extension Devsys {
                 guard let entry = config.host(named: host) else {
                     throw CommandFailure("no host '\(host)' in devsys.yaml (known: \(config.hosts.map(\.name).joined(separator: ", ")))")
                 }
-                guard entry.transport == .ssh else { throw CommandFailure("\(host) is a '\(entry.transport.rawValue)' host: it has no SSH key to trust") }
+                guard entry.transport == .ssh else {
+                    throw CommandFailure("\(host) is a '\(entry.transport.rawValue)' host: it has no SSH key to trust")
+                }
                 let ssh = try HostConnections(repository: control.repository).sshHost(entry)
                 let scanned: (type: String, key: Data, fingerprint: String)
                 do {

@@ -51,7 +51,9 @@ import Testing
 
         /// The commit `current` serves on host `index` (its REVISION file), read from disk.
         func live(_ index: Int) -> String? {
-            (try? String(contentsOfFile: hostRoots[index] + "/web/current/REVISION", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            (try? String(contentsOfFile: hostRoots[index] + "/web/current/REVISION", encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines
+            )
         }
 
         /// What the host's web server says it serves.
