@@ -301,7 +301,10 @@ public struct DeploymentAgent: Sendable {
         for host in report.rollout.hosts {
             if let verification = host.verification {
                 let probes = [verification.revision] + verification.checks
-                let detail = probes.map { "GET \($0.path) \($0.status.map(String.init) ?? "no response") \($0.latencyMs) ms" }.joined(separator: ", ")
+                let detail = probes.map { probe -> String in
+                    let snippet = probe.bodySnippet.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(40)
+                    return "GET \(probe.path) \(probe.status.map(String.init) ?? "no response") \(probe.latencyMs) ms \"\(snippet)\""
+                }.joined(separator: ", ")
                 lines.append("  \(host.host)/\(host.app): \(verification.summary) [\(detail)]")
             } else {
                 lines.append("  \(host.host)/\(host.app): \(host.note ?? "not verified")")

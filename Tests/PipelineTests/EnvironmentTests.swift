@@ -94,6 +94,8 @@ import Testing
         #expect(tag.fields["Tasks"] == "301-first")
         #expect(tag.fields["Hosts"] == "h1, h2")
         #expect(tag.message.contains("h2/web: \(setup.servers[1].url) serves \(trunk.prefix(12)); 1/1 checks passed"))
+        #expect(tag.message.contains("GET /301-first.txt 200"), "status, latency and a body snippet of each check: \(tag.message)")
+        #expect(tag.message.contains("GET /REVISION 200") && tag.message.contains("\"\(trunk.prefix(40))\""))
         // The same tag, read by git itself.
         #expect(try setup.repo.git("cat-file", "-t", "deploy/staging/0001").trimmingCharacters(in: .whitespacesAndNewlines) == "tag")
 
