@@ -41,7 +41,7 @@ let package = Package(
             name: "devsys",
             dependencies: ["ControlRepository", "Pipeline", "Store", "Deploy", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "devsys-bench", dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy"]),
+        .executableTarget(name: "devsys-bench", dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "TestSupport"]),
         // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
         .target(name: "TestSupport", dependencies: ["SSH"], path: "Tests/TestSupport"),
         .testTarget(name: "GitTests", dependencies: ["Git"]),

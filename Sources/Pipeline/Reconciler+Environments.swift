@@ -44,7 +44,7 @@ extension Reconciler {
                 continue
             }
             try store.transaction { transaction in
-                try transaction.restart(key, maxAttempts: Self.deployAttempts, backoff: Self.deployBackoff, now: now)
+                _ = try transaction.restart(key, maxAttempts: Self.deployAttempts, backoff: Self.deployBackoff, now: now)
             }
             summary.deploys.append(environment)
         }

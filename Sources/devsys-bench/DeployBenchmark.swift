@@ -2,6 +2,7 @@ import Deploy
 import Foundation
 import Git
 import SSH
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,11 @@ struct DeployBenchmark: Benchmark {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsync") else {
             throw BenchmarkError("rsync is missing: apt-get install -y rsync")
         }
-        let server = try BenchmarkSSHD(folder: scratch.appendingPathComponent("sshd"))
+        // Key login only, as the tests' sshd; logging at the usual level, room for many connections.
+        let server = try SSHDServer(
+            folder: scratch.appendingPathComponent("sshd"),
+            settings: ["LogLevel INFO", "MaxStartups 100", "PermitRootLogin prohibit-password"]
+        )
         defer { server.stop() }
         let remote = scratch.appendingPathComponent("remote").path
         try FileManager.default.createDirectory(atPath: remote, withIntermediateDirectories: true)
@@ -64,7 +69,7 @@ struct DeployBenchmark: Benchmark {
             try deployer.switchTo(revision: prepared.revision)
             try deployer.unlock(lock)
         }
-        let open = SSHTransport(name: "bench", host: server.host)
+        let open = SSHTransport(name: "bench", host: server.benchHost)
         defer { open.close() }
         try open.connect()
         let extract = "tar -x -f - -C"
@@ -72,7 +77,7 @@ struct DeployBenchmark: Benchmark {
         for run in 0..<runs {
             var root = fresh("devsys-connect")
             try full.time("devsys, connecting") {
-                let transport = SSHTransport(name: "bench", host: server.host)
+                let transport = SSHTransport(name: "bench", host: server.benchHost)
                 defer { transport.close() }
                 try fullDeploy(try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench"))
             }
@@ -114,7 +119,7 @@ struct DeployBenchmark: Benchmark {
         for _ in 0..<runs {
             var root = fresh("devsys-connect", in: memory)
             try inMemory.time("devsys, connecting") {
-                let transport = SSHTransport(name: "bench", host: server.host)
+                let transport = SSHTransport(name: "bench", host: server.benchHost)
                 defer { transport.close() }
                 try fullDeploy(try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench"))
             }
@@ -203,31 +208,6 @@ struct DeployBenchmark: Benchmark {
             try phases.time("one-file: list both trees in process") {
                 _ = try source.entries(app.changes[0])
                 _ = try source.entries(app.base)
-            }
-            // What the inventory would cost reading each REVISION with the `read` builtin instead
-            // of `$(cat …)` (no fork per revision), and what the switch command costs alone.
-            try phases.time("one-file: the same listing with `read` instead of `$(cat)`") {
-                let script = """
-                    cd \(quote(appFolder)) 2>/dev/null || exit 0
-                    if t=$(readlink current 2>/dev/null); then printf 'current %s\\n' "$t"; fi
-                    for d in revisions/*/; do
-                      [ -f "${d}REVISION" ] || continue
-                      read -r c < "${d}REVISION"; n=${d#revisions/}; printf 'rev %s %s\\n' "${n%/}" "$c"
-                    done
-                    """
-                guard try open.run(script, timeout: .seconds(10)).stdoutText.contains("rev ") else { throw BenchmarkError("no revisions listed") }
-            }
-            try phases.time("one-file: the switch command alone, without the inventory before it") {
-                let name = quote("revisions/" + prepared.revision.folderName)
-                _ = try open.run(
-                    """
-                    cd \(quote(appFolder)) || exit 3
-                    [ -f \(name)/REVISION ] || exit 4
-                    rm -f current.new && ln -s \(name) current.new && mv -T current.new current || exit 4
-                    printf '%s\\n' '{"action":"bench"}' >> .devsys/log
-                    """,
-                    timeout: .seconds(10)
-                )
             }
         }
 
@@ -508,171 +488,31 @@ private func quote(_ word: String) -> String {
 }
 
 /// Runs `command` with `/bin/sh -c` and returns its stdout when `capture`; throws with its stderr
-/// when it exits non-zero. posix_spawn and files, not `Process` and pipes: with sshd a child of
-/// this process, corelibs Foundation sometimes never reported a second child's exit.
+/// when it exits non-zero. `ChildProcess`, not `Process`: with sshd a child of this process,
+/// corelibs Foundation sometimes never reported a second child's exit.
 @discardableResult
 private func shell(_ command: String, capture: Bool = false) throws -> Data {
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-bench-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outputPath = capture ? scratch.appendingPathComponent("out").path : "/dev/null"
-    let errorPath = scratch.appendingPathComponent("err").path
-    let status = try spawn(["/bin/sh", "-c", command], stdout: outputPath, stderr: errorPath, wait: true)
-    guard status == 0 else {
-        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        throw BenchmarkError("`\(command)` failed (status \(status)): \(errors.suffix(2000))")
+    let result = try ChildProcess("/bin/sh", ["-c", command], output: .captured).wait()
+    guard result.status == 0 else {
+        throw BenchmarkError("`\(command)` failed (status \(result.status)): \(result.stderr.suffix(2000))")
     }
-    return capture ? ((try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data()) : Data()
-}
-
-/// Starts `arguments[0]` (an absolute path) with stdin from /dev/null; waits for it and returns
-/// its exit status when `wait`, else returns its pid.
-private func spawn(_ arguments: [String], stdout: String, stderr: String, wait: Bool) throws -> Int32 {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-    let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { for argument in argv { free(argument) } }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-    guard spawned == 0 else { throw BenchmarkError("cannot run \(arguments[0]): \(String(cString: strerror(spawned)))") }
-    guard wait else { return pid }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    // WIFEXITED/WEXITSTATUS are macros Swift does not import.
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return capture ? Data(result.stdout.utf8) : Data()
 }
 
 // MARK: - sshd
 
-/// An OpenSSH server for the benchmark alone: generated ed25519 host and user keys, key login
-/// only, on a free port of 127.0.0.1, with SFTP for scp. `stop()` it.
-private final class BenchmarkSSHD {
-    let folder: URL
-    let port: Int
-    let user: String
-    let userKey: String
-    let knownHosts: String
-    private let pid: pid_t
-
-    init(folder: URL) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        self.folder = folder
-        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
-        userKey = path("id_ed25519")
-        knownHosts = path("known_hosts")
-        let hostKey = path("host_ed25519")
-        for key in [hostKey, userKey] { try shell("/usr/bin/ssh-keygen -q -N '' -t ed25519 -f \(quote(key)) -C devsys-bench") }
-        try FileManager.default.copyItem(atPath: userKey + ".pub", toPath: path("authorized_keys"))
-        user = String(cString: getpwuid(geteuid())!.pointee.pw_name)
-        // Privilege separation wants this folder, which exists only while the system's sshd runs.
-        try? FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
-        var attempt = 0
-        while true {
-            attempt += 1
-            let port = try Self.freePort()
-            let config = """
-                Port \(port)
-                ListenAddress 127.0.0.1
-                HostKey \(hostKey)
-                AuthorizedKeysFile \(path("authorized_keys"))
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                UsePAM no
-                StrictModes no
-                PermitRootLogin prohibit-password
-                PidFile \(path("sshd.pid"))
-                Subsystem sftp internal-sftp
-                AllowUsers \(user)
-                MaxStartups 100
-
-                """
-            try config.write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
-            let pid = try spawn(
-                ["/usr/sbin/sshd", "-D", "-e", "-f", path("sshd_config")],
-                stdout: "/dev/null",
-                stderr: path("sshd.log"),
-                wait: false
-            )
-            if Self.waitUntilListening(pid: pid, port: port) {
-                self.pid = pid
-                self.port = port
-                break
-            }
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            let log = (try? String(contentsOfFile: path("sshd.log"), encoding: .utf8)) ?? ""
-            guard attempt < 5, log.contains("Address already in use") else { throw BenchmarkError("sshd did not start: \(log.suffix(2000))") }
-        }
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
-        try "[127.0.0.1]:\(port) \(hostPublic[0]) \(hostPublic[1])\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
-    }
-
-    var host: SSHHost {
+extension SSHDServer {
+    /// This server with the default timeouts a deploy uses.
+    fileprivate var benchHost: SSHHost {
         SSHHost(address: "127.0.0.1", port: port, user: user, identityFile: userKey, knownHostsFile: knownHosts)
     }
 
     /// The OpenSSH client options every alternative uses: this key only, this known_hosts only, strict.
-    private var options: String {
+    private var clientOptions: String {
         "-F /dev/null -i \(quote(userKey)) -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=\(quote(knownHosts))"
             + " -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o LogLevel=ERROR"
     }
 
-    var sshCommand: String { "ssh \(options) -p \(port)" }
-    var scpCommand: String { "scp \(options) -P \(port)" }
-
-    func stop() {
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    }
-
-    private static func waitUntilListening(pid: pid_t, port: Int) -> Bool {
-        let giveUp = Date().addingTimeInterval(10)
-        while Date() < giveUp {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return false }
-            if canConnect(port: port) { return true }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchmarkError("socket: \(errno)") }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw BenchmarkError("bind: \(errno)") }
-        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
+    fileprivate var sshCommand: String { "ssh \(clientOptions) -p \(port)" }
+    fileprivate var scpCommand: String { "scp \(clientOptions) -P \(port)" }
 }

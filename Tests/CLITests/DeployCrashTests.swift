@@ -31,7 +31,7 @@ import Glibc
         #expect(PlainHTTP.get(host.url + "/").body == DeployRepo.page("one"))
 
         let revisions = host.appFolder + "/revisions"
-        let deploy = try Spawned(devsysBinary, ["deploy", "staging", "--rev", c2, "--repo", repo.bare.path])
+        let deploy = try spawnCommand(devsysBinary, ["deploy", "staging", "--rev", c2, "--repo", repo.bare.path])
         let giveUp = Date().addingTimeInterval(30)
         var incoming: String?
         while incoming == nil, Date() < giveUp, !deploy.hasExited {
@@ -57,7 +57,7 @@ import Glibc
         let next = try repo.devsys("deploy", "staging", "--rev", c2)
         #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
         #expect(PlainHTTP.get(host.url + "/").summary == "200 " + DeployRepo.page("two"))
-        #expect(try PlainHTTP.get(host.url + "/assets/7/42.bin").status == 200)
+        #expect(PlainHTTP.get(host.url + "/assets/7/42.bin").status == 200)
         #expect(!FileManager.default.fileExists(atPath: host.appFolder + "/.devsys/lock"))
         let log = try String(contentsOfFile: host.appFolder + "/.devsys/log", encoding: .utf8)
         #expect(log.contains("\"action\":\"lock-broken\""), "\(log)")

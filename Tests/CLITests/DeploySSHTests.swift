@@ -9,7 +9,7 @@ import Glibc
 /// Deploying over SSH from the user's side: `devsys deploy`, `rollback`, `revisions`, `hosts trust`
 /// and a plain `git push` of an env ref, against a real sshd on 127.0.0.1 and a real `php -S`
 /// serving the host's `current` (`TestWebHost`: started with posix_spawn, not `Process`, like every
-/// program these tests run; see `Spawned`).
+/// program these tests run; see `spawnCommand`).
 @Suite struct DeploySSHTests {
     @Test func deployServesEachRevisionInFullRollsBackAndRefusesABadRevisionUntilForced() throws {
         let repo = try DeployRepo()
@@ -124,8 +124,8 @@ struct DeployRepo {
 
     init() throws {
         scratch = try Scratch()
-        try Spawned.check("/usr/bin/git", ["init", "-q", "--bare", "-b", "main", bare.path])
-        try Spawned.check("/usr/bin/git", ["clone", "-q", bare.path, clone.path])
+        try checkCommand("/usr/bin/git", ["init", "-q", "--bare", "-b", "main", bare.path])
+        try checkCommand("/usr/bin/git", ["clone", "-q", bare.path, clone.path])
         try git(in: clone, "symbolic-ref", "HEAD", "refs/heads/main")
         try scratch.write(
             "control/app/index.php",
@@ -180,19 +180,19 @@ struct DeployRepo {
     }
 
     /// Runs devsys on the bare repository.
-    func devsys(_ arguments: String...) throws -> CommandResult {
-        try Spawned(devsysBinary, arguments + ["--repo", bare.path]).wait()
+    func devsys(_ arguments: String...) throws -> ChildProcess.Result {
+        try spawnCommand(devsysBinary, arguments + ["--repo", bare.path]).wait()
     }
 
     /// Runs git in `folder` and requires it to succeed; returns its stdout.
     @discardableResult
     func git(in folder: URL, _ arguments: String...) throws -> String {
-        try Spawned.check("/usr/bin/git", ["-C", folder.path] + arguments)
+        try checkCommand("/usr/bin/git", ["-C", folder.path] + arguments)
     }
 
     /// Runs git in `folder` and returns the whole result, for commands that may fail.
-    func gitResult(in folder: URL, _ arguments: String...) throws -> CommandResult {
-        try Spawned("/usr/bin/git", ["-C", folder.path] + arguments).wait()
+    func gitResult(in folder: URL, _ arguments: String...) throws -> ChildProcess.Result {
+        try spawnCommand("/usr/bin/git", ["-C", folder.path] + arguments).wait()
     }
 
     /// The deploy tags of `environment`, in order.
@@ -253,20 +253,13 @@ enum PlainHTTP {
             return Response(status: nil, body: "", error: "bad url \(url)")
         }
         let path = parsed.path.isEmpty ? "/" : parsed.path
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return Response(status: nil, body: "", error: "socket: \(errno)") }
-        defer { close(fd) }
-        var limit = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var target = sockaddr_in()
-        target.sin_family = sa_family_t(AF_INET)
-        target.sin_port = UInt16(port).bigEndian
-        target.sin_addr.s_addr = inet_addr(address)
-        let connected = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let fd: Int32
+        do {
+            fd = try TCPProbe.connect(address: address, port: port, timeout: timeout)
+        } catch {
+            return Response(status: nil, body: "", error: "\(error)")
         }
-        guard connected == 0 else { return Response(status: nil, body: "", error: "connect: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address)\r\n\r\n".utf8)
         guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
             return Response(status: nil, body: "", error: "send: \(String(cString: strerror(errno)))")
@@ -319,76 +312,15 @@ final class SitePoller: @unchecked Sendable {
     }
 }
 
-/// A program started with posix_spawn, its stdout and stderr going to files.
-///
-/// Not Foundation's `Process`: with sshd and php -S running as `Process`es, corelibs Foundation
-/// sometimes never reports another child's exit, and a test waits for ever.
-final class Spawned: @unchecked Sendable {
-    let pid: pid_t
-    private let folder: URL
-    private var status: Int32?
+/// Starts `program` as the tests start every program: with posix_spawn (`ChildProcess`, not
+/// Foundation's `Process`, which can hang with sshd and php -S running), the tests' fixed
+/// environment, stdout and stderr captured, and no descriptor of this process inherited.
+func spawnCommand(_ program: String, _ arguments: [String]) throws -> ChildProcess {
+    try ChildProcess(program, arguments, environment: commandEnvironment, output: .captured, closeInheritedDescriptors: true)
+}
 
-    /// Starts `program` with `arguments` and the tests' fixed environment.
-    init(_ program: String, _ arguments: [String]) throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-spawn-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, folder.appendingPathComponent("out").path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, folder.appendingPathComponent("err").path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        TestDaemon.closeInheritedDescriptors(&actions)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = commandEnvironment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw TestFailure("cannot run \(program): \(String(cString: strerror(spawned)))") }
-        self.pid = pid
-    }
-
-    deinit {
-        if status == nil {
-            kill(pid, SIGKILL)
-            _ = wait()
-        }
-        try? FileManager.default.removeItem(at: folder)
-    }
-
-    /// Whether it has ended (reaping it when it has).
-    var hasExited: Bool {
-        if status != nil { return true }
-        var raw: Int32 = 0
-        guard waitpid(pid, &raw, WNOHANG) == pid else { return false }
-        status = raw
-        return true
-    }
-
-    /// Waits for it to end; the exit status (128 + signal when killed) and what it printed.
-    @discardableResult
-    func wait() -> CommandResult {
-        if status == nil {
-            var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
-            status = raw
-        }
-        let raw = status ?? 0
-        let exit = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-        return CommandResult(
-            status: exit,
-            stdout: (try? String(contentsOf: folder.appendingPathComponent("out"), encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: folder.appendingPathComponent("err"), encoding: .utf8)) ?? ""
-        )
-    }
-
-    /// Runs `program` to its end and requires it to succeed; returns its stdout.
-    @discardableResult
-    static func check(_ program: String, _ arguments: [String]) throws -> String {
-        let result = try Spawned(program, arguments).wait()
-        guard result.status == 0 else {
-            throw TestFailure("\(program) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.stderr)")
-        }
-        return result.stdout
-    }
+/// Runs `program` like `spawnCommand` to its end and requires it to succeed; returns its stdout.
+@discardableResult
+func checkCommand(_ program: String, _ arguments: [String]) throws -> String {
+    try ChildProcess.check(program, arguments, environment: commandEnvironment, closeInheritedDescriptors: true)
 }

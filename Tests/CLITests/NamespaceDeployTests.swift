@@ -93,7 +93,7 @@ import Glibc
         try prod.expectBothOnC1()
 
         // web2's SSH side dies once its upload of C2 has begun: web1 got all of C2, but neither switches.
-        let deploy = try Spawned(devsysBinary, ["deploy", "prod", "--rev", prod.c2, "--repo", prod.repo.bare.path])
+        let deploy = try spawnCommand(devsysBinary, ["deploy", "prod", "--rev", prod.c2, "--repo", prod.repo.bare.path])
         let incoming = try Self.waitForIncoming(on: prod.web2, while: deploy)
         try #require(incoming, "the upload to web2 never started: \(deploy.wait().stderr)")
         prod.web2.crashSSH()
@@ -147,7 +147,7 @@ import Glibc
     @Test func aHostCutOffTheNetworkMidUploadIsGivenUpOnWithinAMinute() throws {
         let prod = try Production()
         defer { prod.stop() }
-        let deploy = try Spawned(devsysBinary, ["deploy", "prod", "--rev", prod.c2, "--repo", prod.repo.bare.path])
+        let deploy = try spawnCommand(devsysBinary, ["deploy", "prod", "--rev", prod.c2, "--repo", prod.repo.bare.path])
         let incoming = try Self.waitForIncoming(on: prod.web2, while: deploy)
         try #require(incoming, "the upload to web2 never started: \(deploy.wait().stderr)")
         try prod.web2.namespace?.cutOff()
@@ -167,7 +167,7 @@ import Glibc
     }
 
     /// Waits (up to 30 s) for a `.incoming-*` folder on `host`, the sign its upload has begun.
-    static func waitForIncoming(on host: TestWebHost, while deploy: Spawned) throws -> Bool {
+    static func waitForIncoming(on host: TestWebHost, while deploy: ChildProcess) throws -> Bool {
         let revisions = host.appFolder + "/revisions"
         let giveUp = Date().addingTimeInterval(30)
         while Date() < giveUp, !deploy.hasExited {

@@ -86,73 +86,6 @@ public final class NetworkNamespace: @unchecked Sendable {
     }
 }
 
-/// A long-running program started with posix_spawn in a process group of its own, output to a
-/// log file. Not Foundation's `Process`: with several `Process` children, corelibs Foundation
-/// sometimes never reports one's exit and `waitUntilExit` hangs.
-public final class TestDaemon: @unchecked Sendable {
-    public let pid: pid_t
-    public let logFile: String
-    private var reaped = false
-
-    /// Starts `argv` (program path first) with `environment` ("KEY=value").
-    public init(_ argv: [String], environment: [String], logFile: String) throws {
-        self.logFile = logFile
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        TestDaemon.closeInheritedDescriptors(&actions)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { for pointer in cArguments + cEnvironment { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, cEnvironment)
-        guard spawned == 0 else { throw TestFailure("cannot start \(argv.joined(separator: " ")): \(String(cString: strerror(spawned)))") }
-        self.pid = pid
-    }
-
-    deinit { stop() }
-
-    /// Adds a close action for every descriptor above 2 open in this process: a child that kept
-    /// another test's pipe open would keep that test waiting for the pipe's end for ever.
-    public static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        for fd in open.compactMap({ Int32($0) }) where fd > 2 {
-            posix_spawn_file_actions_addclose(&actions, fd)
-        }
-    }
-
-    /// Whether it is still running.
-    public var isRunning: Bool {
-        guard !reaped else { return false }
-        var status: Int32 = 0
-        if waitpid(pid, &status, WNOHANG) == pid {
-            reaped = true
-            return false
-        }
-        return true
-    }
-
-    public var log: String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-
-    /// Kills its process group (SIGKILL) and reaps it.
-    public func stop() {
-        guard !reaped else { return }
-        kill(-pid, SIGKILL)
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        reaped = true
-    }
-}
-
 /// A deploy host for one test: a real sshd (key login only, its own host key, a known_hosts file
 /// listing it) and `php -S` with `deploy/php-router.php` serving `<root>/<app>/current`, either on
 /// free ports of 127.0.0.1 or on ports 22 and 8080 of a `NetworkNamespace` of its own. Everything
@@ -173,8 +106,8 @@ public final class TestWebHost: @unchecked Sendable {
     public let hostKey: String
     /// A known_hosts file listing the host key.
     public let knownHosts: String
-    private var sshd: TestDaemon?
-    private var php: TestDaemon?
+    private var sshd: ChildProcess?
+    private var php: ChildProcess?
 
     /// `http://<address>:<port>`.
     public var url: String { "http://\(address):\(httpPort)" }
@@ -204,20 +137,8 @@ public final class TestWebHost: @unchecked Sendable {
         let sshPort = namespace == nil ? try SSHDServer.freePort() : 22
         self.sshPort = sshPort
         httpPort = namespace == nil ? try SSHDServer.freePort() : 8080
-        try """
-        Port \(sshPort)
-        ListenAddress \(address)
-        HostKey \(hostKey)
-        AuthorizedKeysFile \(path("authorized_keys"))
-        PasswordAuthentication no
-        KbdInteractiveAuthentication no
-        UsePAM no
-        StrictModes no
-        PidFile \(path("sshd.pid"))
-        AllowUsers \(user)
-        LogLevel VERBOSE
-
-        """.write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
+        try SSHDServer.configuration(address: address, port: sshPort, hostKeys: [hostKey], folder: folder, user: user)
+            .write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
         do {
             try startSSH()
             let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
@@ -232,20 +153,20 @@ public final class TestWebHost: @unchecked Sendable {
 
     /// Starts sshd (again, after `crashSSH()`).
     public func startSSH() throws {
-        let argv = ["/usr/sbin/sshd", "-D", "-e", "-f", folder.appendingPathComponent("sshd_config").path]
-        let sshd = try TestDaemon(
-            namespace?.command(argv[0], Array(argv.dropFirst())) ?? argv,
-            environment: ["PATH=/usr/bin:/bin"],
-            logFile: folder.appendingPathComponent("sshd.log").path
+        let sshd = try daemon(
+            "/usr/sbin/sshd",
+            ["-D", "-e", "-f", folder.appendingPathComponent("sshd_config").path],
+            environment: ["PATH": "/usr/bin:/bin"],
+            log: "sshd.log"
         )
         self.sshd = sshd
-        try Self.wait(for: "sshd", sshd, until: { Self.canConnect(address: self.address, port: self.sshPort) })
+        try Self.wait(for: "sshd", sshd, log: sshdLog, until: { TCPProbe.canConnect(address: self.address, port: self.sshPort) })
     }
 
     /// Kills sshd and, on a host in a namespace, every SSH session and command running there
     /// (SIGKILL), as a crash of the host's SSH side would: open connections are reset mid-command.
     public func crashSSH() {
-        sshd?.stop()
+        sshd?.stop(signal: SIGKILL)
         sshd = nil
         guard let namespace else { return }
         for _ in 0..<3 {
@@ -258,19 +179,38 @@ public final class TestWebHost: @unchecked Sendable {
 
     /// Starts php -S again after `stopPHP()`.
     public func startPHP() throws {
-        let argv = ["/usr/bin/php", "-S", "\(address):\(httpPort)", PHPServer.routerPath]
-        let php = try TestDaemon(
-            namespace?.command(argv[0], Array(argv.dropFirst())) ?? argv,
-            environment: ["DEVSYS_APP_ROOT=\(appFolder)", "PATH=/usr/bin:/bin"],
-            logFile: folder.appendingPathComponent("php.log").path
+        let php = try daemon(
+            "/usr/bin/php",
+            ["-S", "\(address):\(httpPort)", PHPServer.routerPath],
+            environment: ["DEVSYS_APP_ROOT": appFolder, "PATH": "/usr/bin:/bin"],
+            log: "php.log"
         )
         self.php = php
-        try Self.wait(for: "php -S", php, until: { Self.answersHTTP(address: self.address, port: self.httpPort) })
+        try Self.wait(for: "php -S", php, log: log("php.log"), until: { TCPProbe.answersHTTP(address: self.address, port: self.httpPort) })
+    }
+
+    /// Starts `program` (in the namespace when there is one) in a process group of its own, its
+    /// output appended to `log` in the folder, with `environment` alone.
+    private func daemon(_ program: String, _ arguments: [String], environment: [String: String], log: String) throws -> ChildProcess {
+        let argv = namespace?.command(program, arguments) ?? [program] + arguments
+        return try ChildProcess(
+            argv[0],
+            Array(argv.dropFirst()),
+            environment: environment,
+            output: .log(folder.appendingPathComponent(log).path),
+            ownProcessGroup: true,
+            closeInheritedDescriptors: true
+        )
+    }
+
+    /// The text of `name` in the folder (a daemon's log), or "".
+    private func log(_ name: String) -> String {
+        (try? String(contentsOfFile: folder.appendingPathComponent(name).path, encoding: .utf8)) ?? ""
     }
 
     /// Stops php -S: the host keeps its files and sshd but no longer answers HTTP.
     public func stopPHP() {
-        php?.stop()
+        php?.stop(signal: SIGKILL)
         php = nil
     }
 
@@ -286,57 +226,20 @@ public final class TestWebHost: @unchecked Sendable {
     /// Stops php and sshd, the namespace when there is one, and removes the folder.
     public func stop() {
         stopPHP()
-        sshd?.stop()
+        sshd?.stop(signal: SIGKILL)
         namespace?.stop()
         try? FileManager.default.removeItem(at: folder)
     }
 
-    public var sshdLog: String { sshd?.log ?? "" }
+    /// sshd's log, for diagnosing a failing test.
+    public var sshdLog: String { log("sshd.log") }
 
-    private static func wait(for what: String, _ daemon: TestDaemon, until ready: () -> Bool) throws {
+    private static func wait(for what: String, _ daemon: ChildProcess, log: @autoclosure () -> String, until ready: () -> Bool) throws {
         let giveUp = Date().addingTimeInterval(10)
         while !ready() {
-            guard daemon.isRunning else { throw TestFailure("\(what) exited: \(daemon.log)") }
-            guard Date() < giveUp else { throw TestFailure("\(what) did not answer within 10 s: \(daemon.log)") }
+            guard !daemon.hasExited else { throw TestFailure("\(what) exited: \(log())") }
+            guard Date() < giveUp else { throw TestFailure("\(what) did not answer within 10 s: \(log())") }
             usleep(20_000)
         }
-    }
-
-    /// A TCP connection to `address:port`, with a one-second limit; nil when none.
-    private static func openConnection(address: String, port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var target = sockaddr_in()
-        target.sin_family = sa_family_t(AF_INET)
-        target.sin_port = UInt16(port).bigEndian
-        target.sin_addr.s_addr = inet_addr(address)
-        let connected = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            return nil
-        }
-        return fd
-    }
-
-    static func canConnect(address: String, port: Int) -> Bool {
-        guard let fd = openConnection(address: address, port: port) else { return false }
-        close(fd)
-        return true
-    }
-
-    /// Whether `GET /` on `address:port` gets an HTTP status line.
-    static func answersHTTP(address: String, port: Int) -> Bool {
-        guard let fd = openConnection(address: address, port: port) else { return false }
-        defer { close(fd) }
-        let request = Array("GET / HTTP/1.0\r\nHost: \(address)\r\n\r\n".utf8)
-        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 16)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        return count >= 5 && buffer[0..<5] == Array("HTTP/".utf8)[0..<5]
     }
 }

@@ -29,9 +29,12 @@ public final class SSHDServer: @unchecked Sendable {
     private let process: ChildProcess
 
     /// Starts sshd with a host key of each of `hostKeyTypes` (`ed25519`, `ecdsa`); `hostKey` and
-    /// `knownHosts` are for the first.
-    public init(hostKeyTypes: [String] = ["ed25519"]) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-sshd-\(UUID().uuidString)")
+    /// `knownHosts` are for the first. Its keys, configuration and log go to `folder` (default: a new
+    /// one in the temporary folder), which `stop()` removes. `settings` are sshd_config lines put
+    /// before the usual ones, so they win over them (sshd takes a keyword's first value), e.g.
+    /// `MaxStartups 100`.
+    public init(hostKeyTypes: [String] = ["ed25519"], folder: URL? = nil, settings: [String] = []) throws {
+        let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("devsys-sshd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         self.folder = folder
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
@@ -58,24 +61,17 @@ public final class SSHDServer: @unchecked Sendable {
         while true {
             attempt += 1
             let port = try Self.freePort()
-            let config = """
-                Port \(port)
-                ListenAddress 127.0.0.1
-                \(hostKeyTypes.map { "HostKey \(path("host_\($0)"))" }.joined(separator: "\n"))
-                AuthorizedKeysFile \(path("authorized_keys"))
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                UsePAM no
-                StrictModes no
-                PidFile \(path("sshd.pid"))
-                Subsystem sftp internal-sftp
-                AllowUsers \(user)
-                LogLevel VERBOSE
-
-                """
+            let config = Self.configuration(
+                address: "127.0.0.1",
+                port: port,
+                hostKeys: hostKeyTypes.map { path("host_\($0)") },
+                folder: folder,
+                user: user,
+                settings: settings
+            )
             try config.write(toFile: path("sshd_config"), atomically: true, encoding: .utf8)
             _ = FileManager.default.createFile(atPath: logFile, contents: nil)
-            let process = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", path("sshd_config")], output: logFile)
+            let process = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", path("sshd_config")], output: .log(logFile))
             do {
                 try Self.waitUntilListening(process, port: port, logFile: logFile)
             } catch let failure as TestFailure where attempt < 5 && failure.description.contains("Address already in use") {
@@ -114,10 +110,10 @@ public final class SSHDServer: @unchecked Sendable {
         func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
         let giveUp = Date().addingTimeInterval(10)
         while Date() < giveUp {
-            if !process.isRunning {
-                throw TestFailure("sshd exited with wait status \(process.status ?? 0): \(log())")
+            if process.hasExited {
+                throw TestFailure("sshd exited with status \(process.wait().status): \(log())")
             }
-            if canConnect(port: port) { return }
+            if TCPProbe.canConnect(address: "127.0.0.1", port: port) { return }
             usleep(20_000)
         }
         process.stop()
@@ -126,6 +122,28 @@ public final class SSHDServer: @unchecked Sendable {
 
     // MARK: Helpers
 
+    /// An sshd_config for key login only, as `user`, on `address:port`, with `authorized_keys` and
+    /// the pid file in `folder`, SFTP for scp, and a verbose log. `settings` come first, so they win
+    /// over these (sshd takes a keyword's first value).
+    public static func configuration(address: String, port: Int, hostKeys: [String], folder: URL, user: String, settings: [String] = []) -> String {
+        func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        return settings.map { $0 + "\n" }.joined() + """
+            Port \(port)
+            ListenAddress \(address)
+            \(hostKeys.map { "HostKey \($0)" }.joined(separator: "\n"))
+            AuthorizedKeysFile \(path("authorized_keys"))
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            StrictModes no
+            PidFile \(path("sshd.pid"))
+            Subsystem sftp internal-sftp
+            AllowUsers \(user)
+            LogLevel VERBOSE
+
+            """
+    }
+
     public static func keygen(_ path: String, type: String, bits: Int? = nil) throws {
         var arguments = ["-q", "-N", "", "-t", type, "-f", path, "-C", "devsys-test"]
         if let bits { arguments += ["-b", String(bits)] }
@@ -133,37 +151,9 @@ public final class SSHDServer: @unchecked Sendable {
     }
 
     /// Runs a program and returns its stdout; throws with its stderr when it fails.
-    ///
-    /// Uses posix_spawn and files rather than Foundation's `Process` and pipes: with sshd running
-    /// as a `Process`, corelibs Foundation sometimes never reported a second child's exit.
     @discardableResult
     public static func run(_ program: String, _ arguments: [String], input: Data? = nil) throws -> String {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let inputPath = scratch.appendingPathComponent("in").path
-        let outputPath = scratch.appendingPathComponent("out").path
-        let errorPath = scratch.appendingPathComponent("err").path
-        try (input ?? Data()).write(to: URL(fileURLWithPath: inputPath))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { for argument in argv { free(argument) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw TestFailure("cannot run \(program): \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard status == 0 else {
-            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-            throw TestFailure("\(program) \(arguments.joined(separator: " ")) failed (\(status)): \(errors)")
-        }
-        return output
+        try ChildProcess.check(program, arguments, input: input)
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now: bind port 0, read it, close.
@@ -189,16 +179,6 @@ public final class SSHDServer: @unchecked Sendable {
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return address
-    }
-
-    public static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 }
 
