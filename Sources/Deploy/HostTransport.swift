@@ -13,7 +13,8 @@ public protocol HostTransport: Sendable {
     /// stdin, in order; stdin is closed when it returns. When it throws, the command is stopped
     /// (it must not act on a cut input) and the error is rethrown. Without it stdin is empty.
     /// A non-zero exit is a result, not an error. Throws `HostTransportError` when the command
-    /// cannot be started or outlives `timeout` (nil: no limit).
+    /// cannot be started or outlives `timeout` (nil: no limit), and the transport's own connection
+    /// errors (`SSHError` for ssh hosts, with the host's name in front of its address).
     func run(_ command: String, timeout: Duration?, writeInput: (((Data) throws -> Void) throws -> Void)?) throws -> RemoteResult
 }
 

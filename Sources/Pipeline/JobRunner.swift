@@ -53,17 +53,18 @@ public struct JobRunner: Sendable {
             throw error
         } catch  where job.key.step == .deploy {
             // A host unreachable, locked, or an upload cut: nothing switched; try again later.
+            let environment = Reconciler.environment(ofDeploy: job.key)
             let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
             if failed.state == .dead, let commit = ObjectID(hex: job.key.inputCommit) {
                 let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)
-                try? agent.gaveUp(environment: String(job.key.taskID.dropFirst("env/".count)), commit: commit, error: "\(error)")
+                try? agent.gaveUp(environment: environment, commit: commit, error: "\(error)")
             }
             try store.appendEvent(
                 taskID: nil,
                 kind: failed.state == .dead ? "deploy.gave-up" : "deploy.error",
                 message: "\(job.key.taskID) at \(job.key.inputCommit.prefix(12)): \(error)"
                     + (failed.state == .dead ? " — gave up after \(failed.attempts) attempts; run devsys deploy to try again" : ""),
-                data: ["env": String(job.key.taskID.dropFirst("env/".count)), "commit": job.key.inputCommit]
+                data: ["env": environment, "commit": job.key.inputCommit]
             )
         } catch {
             // git or the file system failed under the job: retry it with backoff, and let the task say why.
@@ -225,7 +226,7 @@ public struct JobRunner: Sendable {
     /// Brings an environment to the commit its env ref names, unless the ref moved on since the
     /// job was queued (a newer job deploys that) or the hosts already serve it.
     private func deploy(_ job: Job) async throws {
-        let environment = String(job.key.taskID.dropFirst("env/".count))
+        let environment = Reconciler.environment(ofDeploy: job.key)
         let repository = try Repository.open(at: repositoryPath)
         let desired = try EnvironmentRefs(repository: repository, environment: environment).desired()
         let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)

@@ -14,6 +14,11 @@ extension Reconciler {
         JobKey(taskID: "env/\(environment)", step: .deploy, inputCommit: commit.hex)
     }
 
+    /// The environment a deploy job's key names (`env/<env>` → `<env>`).
+    static func environment(ofDeploy key: JobKey) -> String {
+        String(key.taskID.dropFirst("env/".count))
+    }
+
     /// Queues a deploy for every env ref that names another commit than the one its hosts serve.
     /// A commit marked bad is refused once, with an event. Costs one ref listing and one store
     /// read per environment when nothing changed.
