@@ -11,6 +11,10 @@ extension Devsys {
                 at once through the post-receive hook (`devsys notify`); without the hook it polls.
                 Stopping lets running jobs end as they are: their leases go back to the queue, and the
                 next controller picks them up — a killed controller loses nothing either.
+
+                Environments: an env ref (refs/heads/env/<env>) that differs from what its hosts serve
+                is deployed; every --drift-interval seconds each host's live revision is compared with
+                its env ref, and a host that drifted is redeployed (docs/deployment.md).
                 """
         )
 
@@ -19,15 +23,19 @@ extension Devsys {
         @Option(help: ArgumentHelp("Seconds between polls of git when no notification comes.", valueName: "seconds"))
         var poll: Double = 5
 
+        @Option(help: ArgumentHelp("Seconds between checks that every host serves its env ref.", valueName: "seconds"))
+        var driftInterval: Double = 60
+
         func validate() throws {
             guard poll > 0 else { throw ValidationError("--poll must be positive") }
+            guard driftInterval > 0 else { throw ValidationError("--drift-interval must be positive") }
         }
 
         func run() async throws {
             let controller = try makeController(options)
             printProgress("serving \(controller.repositoryPath) (state \(controller.state.url.path))")
-            let poll = self.poll
-            let serving = Task { try await controller.serve(pollInterval: poll, progress: printProgress) }
+            let (poll, drift) = (self.poll, driftInterval)
+            let serving = Task { try await controller.serve(pollInterval: poll, driftInterval: drift, progress: printProgress) }
             let signals = [SIGTERM, SIGINT].map { signalNumber in
                 signal(signalNumber, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: signalNumber)
