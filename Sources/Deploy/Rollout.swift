@@ -83,7 +83,7 @@ public struct Rollout: Sendable {
     /// Runs the rollout. Throws (with nothing switched) when a host cannot be locked or prepared;
     /// returns a failed `Result` (with every host rolled back) when a switch or a verification
     /// failed. `progress` gets one line per step and host.
-    public func run(progress: @Sendable (String) -> Void = { _ in }) throws -> Result {
+    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> Result {
         let reason = "deploy \(commit.hex.prefix(12)) as sequence \(sequence)"
         var locks: [Int: HostDeployer.DeployLock] = [:]
         defer {
@@ -214,40 +214,33 @@ public struct Rollout: Sendable {
     /// throws the first error (by position) after all have ended.
     static func parallel<Element: Sendable, Value: Sendable>(
         _ elements: [Element],
-        _ body: @Sendable (Element) throws -> Value
+        _ body: @escaping @Sendable (Element) throws -> Value
     ) throws -> [Value] {
-        // One thread per host: the work is waiting on the network, not the CPU, so it must not be
+        // One thread per host: the work waits on the network, not the CPU, so it must not be
         // limited to the number of cores as `concurrentPerform` would.
-        let results = ResultsBox<Element, Value>(count: elements.count)
-        withoutActuallyEscaping(body) { body in
-            // The threads reach `body` only through the box, which lets go of it before this
-            // block ends (a thread object keeps its closure alive a little past `leave`).
-            results.body = body
-            let group = DispatchGroup()
-            for (index, element) in elements.enumerated() {
-                group.enter()
-                Thread.detachNewThread {
-                    results.run(index, element)
-                    group.leave()
-                }
+        let results = ResultsBox<Value>(count: elements.count)
+        let group = DispatchGroup()
+        for (index, element) in elements.enumerated() {
+            group.enter()
+            Thread.detachNewThread {
+                results.set(index, Swift.Result { try body(element) })
+                group.leave()
             }
-            group.wait()
-            results.body = nil
         }
+        group.wait()
         return try results.values.map { try $0!.get() }
     }
 }
 
-private final class ResultsBox<Element, Value>: @unchecked Sendable {
+private final class ResultsBox<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private(set) var values: [Swift.Result<Value, Error>?]
-    var body: ((Element) throws -> Value)?
+    private var results: [Swift.Result<Value, Error>?]
 
-    init(count: Int) { values = Array(repeating: nil, count: count) }
+    init(count: Int) { results = Array(repeating: nil, count: count) }
 
-    func run(_ index: Int, _ element: Element) {
-        let body = lock.withLock { self.body }
-        let result = Swift.Result { try body!(element) }
-        lock.withLock { values[index] = result }
+    func set(_ index: Int, _ result: Swift.Result<Value, Error>) {
+        lock.withLock { results[index] = result }
     }
+
+    var values: [Swift.Result<Value, Error>?] { lock.withLock { results } }
 }

@@ -76,7 +76,7 @@ public struct DeploymentAgent: Sendable {
     }
 
     /// What one host holds for one app.
-    public struct HostState: Sendable {
+    public struct HostState: Sendable, Encodable {
         public var host: String
         public var app: String
         /// The live revision folder and its commit; nil before the first deploy.
@@ -133,7 +133,7 @@ public struct DeploymentAgent: Sendable {
         commit: ObjectID,
         actor: String,
         reason: String,
-        progress: @Sendable (String) -> Void = { _ in }
+        progress: @escaping @Sendable (String) -> Void = { _ in }
     ) throws -> Report {
         let repository = try Repository.open(at: repositoryPath)
         let refs = EnvironmentRefs(repository: repository, environment: name)

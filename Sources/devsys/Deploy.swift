@@ -55,7 +55,7 @@ extension Devsys {
                 throw CommandFailure("cannot resolve '\(rev ?? "the trunk")': \(error)")
             }
             let agent = try deploymentAgent(options, control: control, store: store)
-            _ = try agent.environmentHosts(environment)
+            try agent.environmentHosts(environment)
             let target = "env/\(environment)@\(shortHex(commit.hex))"
             if let bad = try refs.badReason(commit) {
                 guard force else {
@@ -134,7 +134,7 @@ extension Devsys {
             let refs = EnvironmentRefs(repository: repository, environment: environment)
             let actor = actingSignature().name
             let agent = try deploymentAgent(options, control: control, store: store)
-            _ = try agent.environmentHosts(environment)
+            try agent.environmentHosts(environment)
             let current = try refs.desired()
             let tags = try refs.tags()
             let target: DeployTag
@@ -210,28 +210,19 @@ extension Devsys {
             var bad: String?
         }
 
-        struct HostState: Encodable {
-            var host: String
-            var app: String
-            var live: String?
-            var liveCommit: String?
-            var revisions: [String]
-            var error: String?
-        }
-
         struct Output: Encodable {
             var environment: String
             var desired: String?
             var live: String?
             var revisions: [Row]
-            var hosts: [HostState]?
+            var hosts: [DeploymentAgent.HostState]?
         }
 
         func run() throws {
             let (control, _, store) = try options.openStore()
             let refs = EnvironmentRefs(repository: control.repository, environment: environment)
             let agent = try deploymentAgent(options, control: control, store: store)
-            _ = try agent.environmentHosts(environment)
+            try agent.environmentHosts(environment)
             let desired = try refs.desired()
             let live = try agent.liveCommit(environment)
             var liveTagged = false
@@ -257,7 +248,7 @@ extension Devsys {
                     )
                 )
             }
-            let hostStates = hosts ? try agent.hostStates(environment).map(HostState.init) : nil
+            let hostStates = hosts ? try agent.hostStates(environment) : nil
             if json {
                 return try printJSON(Output(environment: environment, desired: desired?.hex, live: live?.hex, revisions: rows, hosts: hostStates))
             }
@@ -289,12 +280,6 @@ extension Devsys {
                 }
             }
         }
-    }
-}
-
-extension Devsys.Revisions.HostState {
-    init(_ state: DeploymentAgent.HostState) {
-        self.init(host: state.host, app: state.app, live: state.live, liveCommit: state.liveCommit, revisions: state.revisions, error: state.error)
     }
 }
 

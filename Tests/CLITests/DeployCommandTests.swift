@@ -49,20 +49,9 @@ import Testing
         }
 
         var served: String? {
-            let response = HTTPProbe.get(server.url + "/REVISION")
-            return response.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            let response = PlainHTTP.get(server.url + "/REVISION")
+            return response.status == 200 ? response.body.trimmingCharacters(in: .whitespacesAndNewlines) : nil
         }
-    }
-
-    struct Revisions: Decodable {
-        struct Row: Decodable {
-            var tag: String
-            var commit: String
-            var status: String
-        }
-        var desired: String?
-        var live: String?
-        var revisions: [Row]
     }
 
     @Test func deployRollbackAndRevisionsTellTheStory() throws {
@@ -90,7 +79,7 @@ import Testing
 
         let listed = try site.devsysHere("revisions", "staging", "--json")
         #expect(listed.status == 0)
-        let revisions = try JSONDecoder().decode(Revisions.self, from: Data(listed.stdout.utf8))
+        let revisions = try JSONDecoder().decode(DeployRepo.Revisions.self, from: Data(listed.stdout.utf8))
         #expect(revisions.desired == first && revisions.live == first)
         #expect(revisions.revisions.map(\.tag) == ["deploy/staging/0003", "deploy/staging/0002", "deploy/staging/0001"])
         #expect(revisions.revisions.map(\.status) == ["live", "bad", ""])
@@ -142,14 +131,5 @@ import Testing
         let trustLocal = try site.devsysHere("hosts", "trust", "dev1", "--yes")
         #expect(trustLocal.status == 1)
         #expect(trustLocal.stderr.contains("dev1 is a 'local' host"))
-    }
-}
-
-/// A tiny blocking GET for the tests' own checks (no devsys code involved).
-enum HTTPProbe {
-    static func get(_ url: String) -> String? {
-        let result = try? run("/usr/bin/curl", ["-sf", "--max-time", "5", url])
-        guard let result, result.status == 0 else { return nil }
-        return result.stdout
     }
 }

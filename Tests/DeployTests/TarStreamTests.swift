@@ -30,7 +30,7 @@ struct TarStreamTests {
 
         var chunks: [Int] = []
         let archive = folder.path + "/app.tar"
-        FileManager.default.createFile(atPath: archive, contents: nil)
+        _ = FileManager.default.createFile(atPath: archive, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: archive))
         try TarStream.write(entries: repo.repository.tree(of: commit, under: "app"), stripping: "app", blob: repo.repository.blob) { chunk in
             chunks.append(chunk.count)
