@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -36,10 +39,23 @@ let package = Package(
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),
         .target(name: "ControlRepository", dependencies: ["Git", "Specs", "DevsysResources"]),
-        .target(name: "Pipeline", dependencies: ["ControlRepository", "Store", "Agents", "Deploy"]),
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "ControlRepository", "Store", "Agents", "Deploy",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "devsys",
-            dependencies: ["ControlRepository", "Pipeline", "Store", "Deploy", "SSH", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "ControlRepository", "Pipeline", "Store", "Deploy", "SSH",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(name: "devsys-bench", dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "TestSupport"]),
         // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
