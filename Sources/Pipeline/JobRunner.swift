@@ -339,6 +339,7 @@ public enum PipelineError: Error, CustomStringConvertible {
     case notApproved(String)
     case branchMoved(String)
     case trunkKeepsMoving(String)
+    case badCommit(String, String, String)
 
     public var description: String {
         switch self {
@@ -354,6 +355,8 @@ public enum PipelineError: Error, CustomStringConvertible {
             "task \(id) has no branch task/\(id) yet"
         case .notApproved(let id):
             "task \(id) needs an approval first: devsys pr approve \(id)"
+        case .badCommit(let environment, let commit, let why):
+            "\(commit) is marked bad in \(environment) (\(why)); deploy it anyway with: devsys deploy \(environment) --rev \(commit) --force"
         case .branchMoved(let id):
             "task/\(id) moved since it was tested; it will be tested again before it can merge"
         case .trunkKeepsMoving(let id):

@@ -31,15 +31,22 @@ public struct RunReport: Sendable, Codable {
                 case "review": tasksInReview.append(task)
                 case "merged": tasksMerged.append(task)
                 case "deployed": tasksDeployed.append(task)
-                case "failed": tasksFailed.append("\(task): \(event.data["reason"]?.firstLine ?? "failed")")
+                case "failed": noteFailure(of: task, "\(event.data["reason"]?.firstLine ?? "failed")")
                 default: break
                 }
+            case "spec.invalid": noteFailure(of: task, "spec is invalid: \(event.message.firstLine)")
             case "deploy.succeeded": deploys.append(event.message.firstLine)
             case "deploy.failed", "deploy.gave-up": deploysFailed.append(event.message.firstLine)
             case "job.dead": jobsGivenUp.append("\(task): \(event.message.firstLine)")
             default: break
             }
         }
+    }
+
+    /// One line per failed task, the first reason seen.
+    private mutating func noteFailure(of task: String, _ reason: String) {
+        guard !tasksFailed.contains(where: { $0.hasPrefix("\(task): ") }) else { return }
+        tasksFailed.append("\(task): \(reason)")
     }
 
     /// The summary, one line per outcome, for people.
