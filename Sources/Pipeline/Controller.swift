@@ -5,9 +5,9 @@ import Foundation
 import Git
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import Specs
 import Store
+import UnixSignals
 
 /// The controller of one control repository. It owns the store, the one-controller lock and the
 /// open host connections, and builds the services that do the work (DESIGN §1, Runtime):
@@ -78,7 +78,16 @@ public final class Controller: Sendable {
     public func serve(_ settings: Settings = Settings(), logger: Logger = Logger(label: "devsys")) async throws {
         let wiring = Wiring(controller: self, settings: settings, logger: logger)
         var services = wiring.services
-        services.insert(.init(service: DriftService(check: { await self.checkDrift(logger: logger) }, gitChanged: wiring.gitChanged, interval: settings.driftInterval)), at: 2)
+        services.insert(
+            .init(
+                service: DriftService(
+                    check: { await self.checkDrift(logger: logger) },
+                    gitChanged: wiring.gitChanged,
+                    interval: settings.driftInterval
+                )
+            ),
+            at: 2
+        )
         logger.info("serving \(repositoryPath) (state \(state.url.path)); lanes \(wiring.lanes.map(\.description).joined(separator: ", "))")
         try await ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -182,7 +191,15 @@ struct Wiring {
         lanes = settings.lanes ?? controller.lanes()
         passes = ReconcilePasses(reconciler: controller.reconciler)
         services = [
-            .init(service: LeaseHeartbeat(store: controller.store, worker: controller.worker, running: running, leaseDuration: Controller.leaseDuration, logger: logger)),
+            .init(
+                service: LeaseHeartbeat(
+                    store: controller.store,
+                    worker: controller.worker,
+                    running: running,
+                    leaseDuration: Controller.leaseDuration,
+                    logger: logger
+                )
+            ),
             .init(
                 service: ReconcileService(
                     passes: passes,
