@@ -59,14 +59,20 @@ public struct TaskRetry: Sendable {
         }
     }
 
-    /// The step a failed task failed at: the state it was in when it failed, from its history.
+    /// The step a failed task failed at. A failure while merged or deploying is the deploy's. Else
+    /// a job that died (its worker stopped every time, git kept failing under it) names its own
+    /// step; a task whose attempts ran out — the agent failed, or its tests failed — failed at coding.
     func failedStep(of task: TaskRecord) throws -> Step {
         let failure = try store.events(taskID: task.id, limit: 500).last { $0.kind == "task.state" && $0.data["to"] == TaskState.failed.rawValue }
         switch failure?.data["from"].flatMap(TaskState.init(rawValue:)) {
-        case .testing: return .testing
-        case .review: return .merge
         case .merged, .deploying, .deployed: return .deploy
-        default: return .coding
+        default: break
+        }
+        guard let latest = try store.jobs(taskID: task.id).last, latest.state == .dead else { return .coding }
+        switch latest.key.step {
+        case .testing: return .testing
+        case .merge: return .merge
+        case .coding, .deploy, .monitor: return .coding
         }
     }
 
