@@ -75,7 +75,11 @@ extension ControlRepository {
     ///   repository, `.noRepositoryAround` when no folder from the working directory up is one.
     public static func locate(_ lookup: RepositoryLookup, scope: Scope) throws -> Location {
         if let path = lookup.path {
-            return Location(control: try open(path, from: "--repo"), foundBy: "\(absolute(path, in: lookup.workingDirectory)) (from --repo)", passedOver: [])
+            return Location(
+                control: try open(path, from: "--repo"),
+                foundBy: "\(absolute(path, in: lookup.workingDirectory)) (from --repo)",
+                passedOver: []
+            )
         }
         if scope == .control, let path = lookup.environment[repositoryVariable], !path.isEmpty {
             return Location(

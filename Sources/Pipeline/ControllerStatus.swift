@@ -125,7 +125,13 @@ public struct ControllerStatus: Sendable, Encodable {
             pendingJobs: try store.jobs(in: .pending, limit: listLimit).map(JobLine.init),
             deadJobs: try store.jobs(in: .dead, limit: listLimit, newest: true).map(JobLine.init)
         )
-        return ControllerStatus(tasks: tasks, environments: environments, environmentsProblem: problem, jobs: jobs, lastError: try store.latestFailure())
+        return ControllerStatus(
+            tasks: tasks,
+            environments: environments,
+            environmentsProblem: problem,
+            jobs: jobs,
+            lastError: try store.latestFailure()
+        )
     }
 
     private static func environment(_ name: String, hosts: [String], repository: Repository, store: Store) throws -> Environment {

@@ -21,7 +21,8 @@ struct Devsys: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Status.self, Events.self, Tasks.self, TaskCommand.self, Report.self, PullRequests.self,
+            Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Status.self, Events.self, Tasks.self, TaskCommand.self,
+            Report.self, PullRequests.self,
             DeployCommand.self, RollbackCommand.self, Revisions.self, Hosts.self, Demo.self, Reindex.self,
         ]
     )

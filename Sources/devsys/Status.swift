@@ -122,7 +122,9 @@ struct StatusOutput: Encodable {
         }
         for job in jobs.pendingJobs {
             let due = job.notBefore.map { $0 > Date() ? ", not before \(localTime($0))" : "" } ?? ""
-            queue.add(["  pending", "#\(job.id)", jobLine(job) + (job.attempts > 0 ? " (attempt \(job.attempts + 1)/\(job.maxAttempts)\(due))" : due)])
+            queue.add([
+                "  pending", "#\(job.id)", jobLine(job) + (job.attempts > 0 ? " (attempt \(job.attempts + 1)/\(job.maxAttempts)\(due))" : due),
+            ])
         }
         if jobs.pending > jobs.pendingJobs.count { queue.add(["  pending", "", "… and \(jobs.pending - jobs.pendingJobs.count) more"]) }
         for job in jobs.deadJobs {
@@ -162,15 +164,17 @@ struct StatusOutput: Encodable {
                 host.live ? "live" : host.deploy == nil ? "never deployed" : "not in the live deploy (last \(shortHex(host.commit ?? "")))"
             table.add(["    \(host.host)", host.deploy ?? "-", state])
         }
+        out += table.text
         for host in hostStates?[environment.name] ?? [] {
             if let error = host.error {
-                table.add(["    \(host.host)/\(host.app)", "asked:", "cannot read: \(oneLine(error, limit: 120))"])
+                out += "    asked \(host.host)/\(host.app): cannot read: \(oneLine(error, limit: 120))\n"
             } else {
                 let matches = host.liveCommit != nil && host.liveCommit == environment.live
-                let serves = host.live.map { "serves \($0)" + (matches ? "" : " (not the live commit)") } ?? "serves nothing"
-                table.add(["    \(host.host)/\(host.app)", "asked:", serves])
+                out +=
+                    "    asked \(host.host)/\(host.app): "
+                    + (host.live.map { "serves \($0)" + (matches ? "" : " (not the live commit)") } ?? "serves nothing") + "\n"
             }
         }
-        return out + table.text
+        return out
     }
 }
