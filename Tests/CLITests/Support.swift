@@ -75,6 +75,17 @@ func run(
     return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }
 
+/// Polls `condition` every 20 ms until it holds; fails after `bound` of monotonic time — generous,
+/// because on a busy machine a child may wait long for a core (the bound is for a hang, not speed).
+func waitFor(_ what: String, bound: Duration = .seconds(60), _ condition: () throws -> Bool) throws {
+    let clock = ContinuousClock()
+    let giveUp = clock.now + bound
+    while try !condition() {
+        guard clock.now < giveUp else { throw TestFailure("gave up after \(bound) waiting for \(what)") }
+        usleep(20_000)
+    }
+}
+
 /// Runs devsys.
 @discardableResult
 func devsys(_ arguments: String..., in directory: URL? = nil) throws -> CommandResult {

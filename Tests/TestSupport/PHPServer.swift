@@ -28,11 +28,13 @@ public final class PHPServer: @unchecked Sendable {
             ["-S", "127.0.0.1:\(port)", Self.routerPath],
             environment: ["DEVSYS_APP_ROOT": appRoot, "PATH": "/usr/bin:/bin"]
         )
-        let deadline = Date().addingTimeInterval(10)
+        // Generous: on a busy machine a starting php may wait long for a core; this bound is for a hang.
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
         while !TCPProbe.answersHTTP(address: "127.0.0.1", port: port) {
-            guard Date() < deadline, !process.hasExited else {
+            guard clock.now < giveUp, !process.hasExited else {
                 stop()
-                throw TestFailure("php -S did not answer on \(url)")
+                throw TestFailure("php -S did not answer on \(url) within 60 s")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }

@@ -108,8 +108,10 @@ public final class SSHDServer: @unchecked Sendable {
 
     private static func waitUntilListening(_ process: ChildProcess, port: Int, logFile: String) throws {
         func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-        let giveUp = Date().addingTimeInterval(10)
-        while Date() < giveUp {
+        // Generous: on a busy machine a starting sshd may wait long for a core; this bound is for a hang.
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        while clock.now < giveUp {
             if process.hasExited {
                 throw TestFailure("sshd exited with status \(process.wait().status): \(log())")
             }
@@ -117,7 +119,7 @@ public final class SSHDServer: @unchecked Sendable {
             usleep(20_000)
         }
         process.stop()
-        throw TestFailure("sshd did not listen on port \(port) within 10 s: \(log())")
+        throw TestFailure("sshd did not listen on port \(port) within 60 s: \(log())")
     }
 
     // MARK: Helpers
