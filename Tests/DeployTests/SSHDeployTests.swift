@@ -104,10 +104,11 @@ struct SSHDeployTests {
         let server = try SSHDServer()
         defer { server.stop() }
         var host = server.host()
-        host.idleTimeout = .seconds(3)
+        // Long enough that a busy machine's late keepalive answer is not taken for a dead host.
+        host.idleTimeout = .seconds(10)
         let transport = SSHTransport(name: "web1", host: host)
         defer { transport.close() }
-        #expect(try transport.run("sleep 5; echo quiet", timeout: .seconds(60)).stdoutText == "quiet\n", "keepalives are answered")
+        #expect(try transport.run("sleep 15; echo quiet", timeout: .seconds(60)).stdoutText == "quiet\n", "keepalives are answered")
 
         // The shell's parent is sshd's process for this connection; stopped, it answers nothing.
         let sshd = try transport.run("ps -o ppid= -p $PPID", timeout: .seconds(10)).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -121,8 +122,8 @@ struct SSHDeployTests {
             return error.description.hasPrefix("web1 (127.0.0.1:") && error.description.contains("the connection is lost")
         }
         let waited = ContinuousClock.now - start
-        // The 3 s idle timeout gave up, not the command's 60 s one (room for a busy machine's scheduling).
-        #expect(waited < .seconds(40), "gave up after \(waited)")
+        // The 10 s idle timeout gave up, not the command's 60 s one (room for a busy machine's scheduling).
+        #expect(waited < .seconds(45), "gave up after \(waited)")
         kill(pid, SIGCONT)
         #expect(try transport.run("echo ok", timeout: .seconds(10)).stdoutText == "ok\n")
     }
