@@ -73,9 +73,9 @@ extension Store {
         }
     }
 
-    /// The events appended after the one with id `id` (all with 0), of one task or of all, oldest
-    /// first, at most `limit`: what a follower polls for.
-    public func events(after id: Int64, taskID: String? = nil, limit: Int = 500) throws -> [Event] {
+    /// The events appended after event `id` (all with 0), of one task or of all, oldest first, at
+    /// most `limit`: what happened since a run began, or what a follower polls for.
+    public func events(after id: Int64, taskID: String? = nil, limit: Int = 10_000) throws -> [Event] {
         try read("read events after \(id)") { db in
             let rows: [Row]
             if let taskID {
@@ -95,6 +95,11 @@ extension Store {
         try read("find the latest failure") { db in
             try Row.fetchOne(db, sql: "SELECT * FROM event WHERE \(Event.failureFilter) ORDER BY id DESC LIMIT 1").map(Event.init(row:))
         }
+    }
+
+    /// The id of the latest event, 0 when there is none.
+    public func lastEventID() throws -> Int64 {
+        try read("read the latest event id") { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM event") ?? 0 }
     }
 }
 

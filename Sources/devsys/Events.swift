@@ -63,7 +63,7 @@ extension Devsys {
             let following = Task { [task, last] in
                 var cursor = last
                 while !Task.isCancelled {
-                    let new = try store.events(after: cursor, taskID: task)
+                    let new = try store.events(after: cursor, taskID: task, limit: 500)
                     printer.print(new)
                     cursor = new.last?.id ?? cursor
                     if new.count < 500 { try await Task.sleep(for: Self.pollInterval) }

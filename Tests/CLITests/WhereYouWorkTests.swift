@@ -24,9 +24,10 @@ import Glibc
             try git("clone", "-q", bare.path, clone.path, in: scratch.url)
         }
 
-        func runUntilIdle() throws {
+        /// Runs the controller until idle; a run in which a task failed exits 1, as `failing` expects.
+        func runUntilIdle(failing: Bool = false) throws {
             let run = try devsys("run", "--until-idle", "--timeout", "60", "--repo", bare.path)
-            try #require(run.status == 0, "run failed: \(run.stderr)")
+            try #require(run.status == (failing ? 1 : 0), "run --until-idle exited \(run.status): \(run.stderr)")
         }
 
         /// devsys in the clone (or `folder`), with `environment` added to the tests' own.
@@ -209,7 +210,7 @@ import Glibc
                 ],
                 message: "Staging on a local host; a task that fails"
             )
-            try team.runUntilIdle()
+            try team.runUntilIdle(failing: true)
             let deploy = try team.devsysInClone("deploy", "staging")
             try #require(deploy.status == 0, "deploy failed: \(deploy.stdout) \(deploy.stderr)")
         }
