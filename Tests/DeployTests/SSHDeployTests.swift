@@ -137,6 +137,11 @@ struct SSHDeployTests {
         let folder = server.folder.appendingPathComponent("cut").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         for (label, size) in [("boundary", 2 * 1024 * 1024), ("inside", 1_500_000), ("small", 10)] {
+            // The remote shell (this machine's sshd runs it): a cut input kills its process group,
+            // the command with it. Once it is gone, nothing of the command can act any more.
+            let shell = try #require(
+                pid_t(try transport.run("echo $PPID", timeout: .seconds(10)).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+            )
             #expect(throws: WriterFailed.self) {
                 try transport.run("cat > \(folder)/\(label).data; touch \(folder)/\(label).acted", timeout: .seconds(30)) { write in
                     try Self.writer(Self.randomData(size))(write)
@@ -144,8 +149,11 @@ struct SSHDeployTests {
                 }
             }
             #expect(try transport.run("echo ok", timeout: .seconds(10)).stdoutText == "ok\n")
+            let clock = ContinuousClock()
+            let giveUp = clock.now + .seconds(60)
+            while Self.isRunning(shell) && clock.now < giveUp { usleep(10_000) }
+            #expect(!Self.isRunning(shell), "\(label): the remote shell of the cut command was killed")
         }
-        Thread.sleep(forTimeInterval: 0.3)
         #expect(FileManager.default.fileExists(atPath: "\(folder)/boundary.data"), "the command had started on the first chunks")
         #expect(FileManager.default.fileExists(atPath: "\(folder)/inside.data"))
         for label in ["boundary", "inside", "small"] {
@@ -189,6 +197,13 @@ struct SSHDeployTests {
         let sshTime = ContinuousClock.now - start
         // Printed only: a speed ratio on a shared machine flakes; the goal is devsys-bench's to hold.
         print("20 MB tar stream: SSHTransport \(shellTime), tar | ssh tar -x \(sshTime) (with its connect)")
+    }
+
+    /// Whether process `pid` of this machine still runs (not gone, not a zombie).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !stat.contains(") Z ")
     }
 
     // MARK: Deploying
