@@ -8,18 +8,20 @@ extension Devsys {
         static let configuration = CommandConfiguration(
             abstract: "Print the event log: every state change, job retry, deploy and failure, oldest first.",
             discussion: """
-                One line per event: when, the task it concerns (- for the controller as a whole),
-                its kind (task.state, job.retry, job.dead, deploy.succeeded, deploy.failed, …) and
-                what happened. With --follow it keeps printing new events as the controller
-                appends them, until Ctrl-C (or SIGTERM).
+                One line per event: when, the task it concerns (- for the controller
+                as a whole), its kind (task.state, job.retry, job.dead,
+                deploy.succeeded, deploy.failed, …) and what happened. With --follow
+                it keeps printing new events as the controller appends them, until
+                Ctrl-C or SIGTERM.
 
-                  devsys events                              the latest 100 events
-                  devsys events --task 001-about-page        one task's history
-                  devsys events --follow                     watch a running controller
-                  devsys events --json --follow | jq -c 'select(.kind == "job.dead")'
+                  devsys events                          the latest 100 events
+                  devsys events --task 001-about-page    one task's history
+                  devsys events --follow                 watch a running controller
+                  devsys events --follow --json | jq -c 'select(.kind == "job.dead")'
 
-                With --json each event is one JSON object on a line of its own (JSON lines):
-                {"at":"2026-05-01T12:03:00Z","data":{…},"id":42,"kind":"task.state","message":"…","task":"001-about-page"}
+                --json prints JSON lines: one object per event and line, with the
+                keys id, at, task (null for the controller's own), kind, message
+                and data.
 
                 Exit status: 0 ok, 1 no control repository or state found.
                 """

@@ -12,9 +12,8 @@ struct RepositoryOptions: ParsableArguments {
         help: ArgumentHelp(
             "The control repository (a bare repository or a work tree).",
             discussion: """
-                Default: $DEVSYS_REPO, else the repository around the working directory — or, in a clone whose \
-                origin is a control repository on this machine (a bare repository, or a work tree with devsys \
-                state), that one.
+                Default: $DEVSYS_REPO, else the repository around the working directory — or, in a clone \
+                whose origin is a control repository on this machine (bare, or with devsys state), that one.
                 """,
             valueName: "dir"
         )

@@ -10,19 +10,21 @@ extension Devsys {
         static let configuration = CommandConfiguration(
             abstract: "Show the whole picture: tasks by state, what each environment serves, the job queue, the last error.",
             discussion: """
-                Reads the control repository's store and its refs — from a clone too: the control
-                repository is found as --repo says. Nothing is changed.
+                Reads the control repository's store and refs (from a clone too: the
+                control repository is found as --repo says). Changes nothing.
 
-                  tasks          how many tasks are in each state, and which
-                  environments   per environment, the commit refs/heads/env/<env> names, the live
-                                 deploy (its tag deploy/<env>/<NNNN>) and, per host, the deploy
-                                 tag that lists it; "pending" when the env ref is ahead of what is live
-                  jobs           pending, running (leased by a controller) and dead (given up);
-                                 the running ones, the next pending and the latest dead ones
-                  last error     the latest failure in the event log ('devsys events' has them all)
+                  tasks         how many tasks are in each state, and which
+                  environments  the commit refs/heads/env/<env> names, the live
+                                deploy (tag deploy/<env>/<NNNN>) and, per host,
+                                the deploy tag that lists it; "pending" when
+                                the env ref names something else than is live
+                  jobs          pending, running (leased) and dead (given up):
+                                the running ones, the next pending, the latest
+                                dead ones
+                  last error    the latest failure in the event log
 
                   devsys status
-                  devsys status --hosts          also ask each host what it serves (like 'devsys revisions --hosts')
+                  devsys status --hosts      also ask each host what it serves
                   devsys status --json | jq .jobs.dead
 
                 Exit status: 0 ok, 1 no control repository or state found.
@@ -47,21 +49,29 @@ extension Devsys {
                 throw CommandFailure("\(error)")
             }
             var hostStates: [String: [DeploymentAgent.HostState]]?
+            var hostProblems: [String: String]?
             if hosts {
                 let agent = try deploymentAgent(options, control: control, store: store)
                 defer { agent.connections.closeAll() }
                 var read: [String: [DeploymentAgent.HostState]] = [:]
+                var problems: [String: String] = [:]
                 for environment in status.environments {
-                    read[environment.name] = (try? agent.hostStates(environment.name)) ?? []
+                    do {
+                        read[environment.name] = try agent.hostStates(environment.name)
+                    } catch {
+                        problems[environment.name] = "\(error)"
+                    }
                 }
                 hostStates = read
+                hostProblems = problems.isEmpty ? nil : problems
             }
             let output = StatusOutput(
                 repository: control.displayPath,
                 foundBy: location.foundBy,
                 state: state.url.path,
                 status: status,
-                hostStates: hostStates
+                hostStates: hostStates,
+                hostProblems: hostProblems
             )
             if json { return try printJSON(output) }
             print(output.text, terminator: "")
@@ -76,9 +86,11 @@ struct StatusOutput: Encodable {
     var state: String
     var status: ControllerStatus
     var hostStates: [String: [DeploymentAgent.HostState]]?
+    /// Per environment, why its hosts could not be asked at all.
+    var hostProblems: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case repository, foundBy, state, hostStates
+        case repository, foundBy, state, hostStates, hostProblems
     }
 
     func encode(to encoder: Encoder) throws {
@@ -88,6 +100,7 @@ struct StatusOutput: Encodable {
         try container.encode(foundBy, forKey: .foundBy)
         try container.encode(state, forKey: .state)
         try container.encodeIfPresent(hostStates, forKey: .hostStates)
+        try container.encodeIfPresent(hostProblems, forKey: .hostProblems)
     }
 
     var text: String {
@@ -165,6 +178,9 @@ struct StatusOutput: Encodable {
             table.add(["    \(host.host)", host.deploy ?? "-", state])
         }
         out += table.text
+        if let problem = hostProblems?[environment.name] {
+            out += "    asked: cannot ask the hosts: \(oneLine(problem, limit: 160))\n"
+        }
         for host in hostStates?[environment.name] ?? [] {
             if let error = host.error {
                 out += "    asked \(host.host)/\(host.app): cannot read: \(oneLine(error, limit: 120))\n"

@@ -170,6 +170,19 @@ import Glibc
         #expect(second.stderr.contains("origin \(team.clone.path) is a work tree without devsys state"), "\(second.stderr)")
     }
 
+    @Test func helpSaysWhichRepositoryEachKindOfCommandUses() throws {
+        let root = try devsys("--help")
+        #expect(root.status == 0 && root.stdout.contains("devsys status") && root.stdout.contains("devsys events --follow"))
+        #expect(root.stdout.contains("--repo DIR, else $DEVSYS_REPO"), "\(root.stdout)")
+        // Help text wraps at the terminal's width: compare it with its lines joined.
+        func flat(_ text: String) -> String { text.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        #expect(flat(try devsys("tasks", "--help").stdout).contains("Default: $DEVSYS_REPO, else the repository around the working directory"))
+        #expect(flat(try devsys("validate", "--help").stdout).contains("in a clone, the clone itself; DEVSYS_REPO is not read"))
+        #expect(try devsys("status", "--help").stdout.contains("--hosts"))
+        let events = try devsys("events", "--help").stdout
+        #expect(events.contains("--follow") && events.contains("--limit") && events.contains("JSON lines"), "\(events)")
+    }
+
     // MARK: status and events
 
     /// A team whose staging host is served by php -S, a task that failed, one deployed to staging.
