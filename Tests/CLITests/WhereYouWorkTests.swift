@@ -92,6 +92,11 @@ import Glibc
         #expect(fromSubfolder.stdout.contains("001-about-page  review"), "\(fromSubfolder.stdout) \(fromSubfolder.stderr)")
         #expect(noStateCreated(team.clone.appendingPathComponent(".git")), "the clone got no store of its own")
 
+        // A file:// URL names a repository on this machine too.
+        try git("clone", "-q", "file://\(team.bare.path)", team.scratch.path("by-url"), in: team.scratch.url)
+        let byURL = try run(devsysBinary, ["tasks"], in: team.scratch.url.appendingPathComponent("by-url"))
+        #expect(byURL.status == 0 && byURL.stdout.contains("001-about-page  review"), "\(byURL.stderr)")
+
         // Commands that work on the clone's own files and hooks still do.
         let validate = try team.devsysInClone("validate", "specs/001-about-page")
         #expect(validate.status == 0, "\(validate.stdout) \(validate.stderr)")
