@@ -86,7 +86,8 @@ public final class SSHDServer: @unchecked Sendable {
     }
 
     /// A host description for this server, signing in with `identity` (default: the ed25519 user key).
-    public func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHHost {
+    /// The connect timeout is generous: on a busy machine a handshake may wait long for a core.
+    public func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(30)) -> SSHHost {
         SSHHost(
             address: "127.0.0.1",
             port: port,
