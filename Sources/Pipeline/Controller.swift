@@ -76,6 +76,10 @@ public final class Controller: Sendable {
     /// gracefully: no new leases, running jobs get `settings.grace`, then their agents are stopped
     /// and their leases handed back uncounted.
     public func serve(_ settings: Settings = Settings(), logger: Logger = Logger(label: "devsys")) async throws {
+        try await withTaskExecutorPreference(ControllerExecutor.shared) { try await serveServices(settings, logger: logger) }
+    }
+
+    private func serveServices(_ settings: Settings, logger: Logger) async throws {
         let wiring = Wiring(controller: self, settings: settings, logger: logger)
         var services = wiring.services
         services.insert(
@@ -109,6 +113,12 @@ public final class Controller: Sendable {
         signals: [UnixSignal] = [],
         logger: Logger = Logger(label: "devsys")
     ) async throws -> RunReport {
+        try await withTaskExecutorPreference(ControllerExecutor.shared) {
+            try await runServicesUntilIdle(deadline: deadline, settings: settings, signals: signals, logger: logger)
+        }
+    }
+
+    private func runServicesUntilIdle(deadline: Date, settings: Settings, signals: [UnixSignal], logger: Logger) async throws -> RunReport {
         let firstEvent = try await offload { [store] in try store.lastEventID() }
         await checkDrift(logger: logger)
         let wiring = Wiring(controller: self, settings: settings, logger: logger)
@@ -144,17 +154,18 @@ public final class Controller: Sendable {
 
     /// Leases every job due now and runs them side by side, once; returns whether any ran. For
     /// tests and tools that step the pipeline one round at a time — the services do this
-    /// continuously, lane by lane.
+    /// continuously, lane by lane. With no heartbeat here, the leases are long (an hour).
     public func runDueJobs() async throws -> Bool {
-        var jobs: [Job] = []
-        let seconds = Double(Self.leaseDuration.components.seconds)
-        while let job = try await offload({ [store, worker] in try store.lease(worker: worker, for: seconds) }) { jobs.append(job) }
-        let runner = self.runner
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for job in jobs { group.addTask { try await runner.run(job) } }
-            try await group.waitForAll()
+        try await withTaskExecutorPreference(ControllerExecutor.shared) {
+            var jobs: [Job] = []
+            while let job = try await offload({ [store, worker] in try store.lease(worker: worker, for: 3600) }) { jobs.append(job) }
+            let runner = self.runner
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for job in jobs { group.addTask { try await runner.run(job) } }
+                try await group.waitForAll()
+            }
+            return !jobs.isEmpty
         }
-        return !jobs.isEmpty
     }
 
     /// Compares every host's live revision with its env ref and queues a deploy where they differ.
