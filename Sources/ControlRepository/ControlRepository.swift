@@ -18,15 +18,11 @@ public struct ControlRepository {
         self.repository = repository
     }
 
-    /// Opens the repository at `path`, or the one around the working directory when `path` is nil.
-    /// - Throws: `ControlRepositoryError.notARepository` naming the folder.
+    /// Opens the repository at `path`, or the one around the working directory when `path` is nil
+    /// (`Scope.local` of `locate(_:scope:)`: no origin is followed).
+    /// - Throws: `ControlRepositoryError.notARepository` or `.noRepositoryAround` naming the folder.
     public static func open(_ path: String?) throws -> ControlRepository {
-        let start = path ?? FileManager.default.currentDirectoryPath
-        do {
-            return ControlRepository(path == nil ? try Repository.discover(from: start) : try Repository.open(at: start))
-        } catch {
-            throw ControlRepositoryError.notARepository(start, underlying: "\(error)")
-        }
+        try locate(RepositoryLookup(path: path), scope: .local).control
     }
 
     /// The trunk branch named by devsys.yaml on `commit` (default `main`). An unreadable
@@ -54,7 +50,12 @@ public struct ControlRepository {
 
 /// What can go wrong finding or reading a control repository.
 public enum ControlRepositoryError: Error, CustomStringConvertible {
-    case notARepository(String, underlying: String)
+    /// A folder named by `source` (`--repo`, `DEVSYS_REPO`) is not a repository.
+    case notARepository(String, underlying: String, source: String)
+    /// No folder from the working directory up is a repository.
+    case noRepositoryAround(String)
+    /// No state where a command that reads it looked; each entry says what was looked at.
+    case noState(lookedAt: [String])
     case noTrunk(String)
     case badRevisionRange(String)
     case unknownRevision(String, underlying: String)
@@ -64,8 +65,18 @@ public enum ControlRepositoryError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notARepository(let path, let underlying):
-            "\(path) is not a git repository (\(underlying)); pass --repo DIR or run 'devsys init DIR' to create one"
+        case .notARepository(let path, let underlying, let source):
+            "\(path) (from \(source)) is not a git repository (\(underlying)); point \(source) at the control repository, "
+                + "or run 'devsys init DIR' to create one"
+        case .noRepositoryAround(let path):
+            "\(path) is not a git repository, nor is any folder above it; run devsys inside the control repository or a clone "
+                + "of it, point at it with --repo DIR or \(ControlRepository.repositoryVariable)=DIR, or run 'devsys init DIR' to create one"
+        case .noState(let looked):
+            "no devsys state found. Looked at: "
+                + looked.joined(separator: "; ")
+                + ". Point at the control repository (the bare repository you push to, or the work tree a controller runs in) with "
+                + "--repo DIR or \(ControlRepository.repositoryVariable)=DIR, or at its state folder with --state DIR; "
+                + "the state is made by the controller's first run there ('devsys run --until-idle' or 'devsys serve')"
         case .noTrunk(let path):
             "\(path): no trunk branch found (refs/heads/main, or the trunk named in devsys.yaml); commit devsys.yaml to main first"
         case .badRevisionRange(let text):

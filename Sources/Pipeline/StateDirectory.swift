@@ -1,3 +1,4 @@
+import ControlRepository
 import Foundation
 
 /// The controller's own files (`--state`; default `devsys/` inside the git directory): the store,
@@ -11,10 +12,10 @@ public struct StateDirectory: Sendable {
 
     /// `<git dir>/devsys`, the default.
     public static func inside(gitDirectory: URL) -> StateDirectory {
-        StateDirectory(gitDirectory.appendingPathComponent("devsys"))
+        StateDirectory(gitDirectory.appendingPathComponent(ControlRepository.stateFolderName))
     }
 
-    public var storeFile: URL { url.appendingPathComponent("devsys.sqlite") }
+    public var storeFile: URL { url.appendingPathComponent(ControlRepository.storeFileName) }
     /// Where agents check commits out; emptied per run.
     public var workFolder: URL { url.appendingPathComponent("work") }
     /// A Unix datagram socket a running controller listens on; `devsys notify` writes to it.
@@ -26,6 +27,9 @@ public struct StateDirectory: Sendable {
     public func reportsFolder(taskID: String) -> URL {
         url.appendingPathComponent("tasks").appendingPathComponent(taskID).appendingPathComponent("reports")
     }
+
+    /// Whether the store file exists: a controller has run with this state folder.
+    public var hasStore: Bool { FileManager.default.fileExists(atPath: storeFile.path) }
 
     public func create() throws {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -15,6 +15,21 @@ public struct Event: Codable, Sendable, Equatable {
     public var data: [String: String]
     public var at: Date
 
+    /// Whether the event records something going wrong: a failed step, deploy or check
+    /// (`*.failed`), a job retried or given up, an invalid spec, a refused deploy, a task that failed.
+    public var isFailure: Bool {
+        kind.hasSuffix(".failed") || Self.failureKinds.contains(kind) || (kind == "task.state" && data["to"] == "failed")
+    }
+
+    /// The kinds that are failures besides `*.failed` (see `isFailure`).
+    static let failureKinds: Set<String> = ["job.retry", "job.dead", "spec.invalid", "deploy.refused"]
+
+    /// `isFailure` in SQL.
+    static let failureFilter = """
+        (kind LIKE '%.failed' OR kind IN (\(failureKinds.sorted().map { "'\($0)'" }.joined(separator: ", "))) \
+        OR (kind = 'task.state' AND json_extract(data, '$.to') = 'failed'))
+        """
+
     init(row: Row) throws {
         id = row["id"]
         taskID = row["task_id"]
@@ -58,11 +73,27 @@ extension Store {
         }
     }
 
-    /// The events appended after event `id`, oldest first: what happened since a run began.
-    public func events(after id: Int64, limit: Int = 10_000) throws -> [Event] {
-        try read("read events") { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM event WHERE id > ? ORDER BY id LIMIT ?"), arguments: [id, limit])
-                .map(Event.init(row:))
+    /// The events appended after event `id` (all with 0), of one task or of all, oldest first, at
+    /// most `limit`: what happened since a run began, or what a follower polls for.
+    public func events(after id: Int64, taskID: String? = nil, limit: Int = 10_000) throws -> [Event] {
+        try read("read events after \(id)") { db in
+            let rows: [Row]
+            if let taskID {
+                rows = try Row.fetchAll(
+                    db.cachedStatement(sql: "SELECT * FROM event WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"),
+                    arguments: [taskID, id, limit]
+                )
+            } else {
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM event WHERE id > ? ORDER BY id LIMIT ?"), arguments: [id, limit])
+            }
+            return try rows.map(Event.init(row:))
+        }
+    }
+
+    /// The latest event that records a failure (see ``Event/isFailure``), if any.
+    public func latestFailure() throws -> Event? {
+        try read("find the latest failure") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM event WHERE \(Event.failureFilter) ORDER BY id DESC LIMIT 1").map(Event.init(row:))
         }
     }
 

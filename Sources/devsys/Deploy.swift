@@ -44,7 +44,7 @@ extension Devsys {
         var json = false
 
         func run() throws {
-            let (control, _, store) = try options.openStore()
+            let (control, _, store) = try options.openStore(creatingState: true)
             let repository = control.repository
             let refs = EnvironmentRefs(repository: repository, environment: environment)
             let actor = actingSignature().name
@@ -129,7 +129,7 @@ extension Devsys {
         }
 
         func run() throws {
-            let (control, _, store) = try options.openStore()
+            let (control, _, store) = try options.openStore(creatingState: true)
             let repository = control.repository
             let refs = EnvironmentRefs(repository: repository, environment: environment)
             let actor = actingSignature().name

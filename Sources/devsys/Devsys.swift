@@ -17,11 +17,26 @@ struct Devsys: AsyncParsableCommand {
               devsys run --until-idle --repo blog.git  code and test it
               devsys pr list --repo blog.git           the tested branch waits for review
 
-            Exit status: 0 ok, 1 failed (e.g. invalid specs), 2 usage error.
+            Then, from a clone (git clone blog.git blog && cd blog):
+              devsys status                tasks, environments, jobs, last error
+              devsys events --follow       watch what the controller does
+              devsys tasks                 every task and where it is
+
+            Which repository: commands that read or drive the controller use the
+            control repository: --repo DIR, else $DEVSYS_REPO, else the repository
+            around the working directory — or, in a clone whose origin is a
+            control repository on this machine (a bare repository, or a work tree
+            with devsys state), that one. Its state is devsys/ in its git
+            directory (--state DIR overrides). validate and hooks install work on
+            the repository at hand: in a clone, the clone itself.
+
+            Exit status: 0 ok, 1 failed (e.g. invalid specs, no control repository
+            found), 2 usage error.
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Tasks.self, TaskCommand.self, Report.self, PullRequests.self,
+            Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Status.self, Events.self, Tasks.self, TaskCommand.self,
+            Report.self, PullRequests.self,
             DeployCommand.self, RollbackCommand.self, Revisions.self, Hosts.self, Demo.self, Reindex.self,
         ]
     )

@@ -19,7 +19,7 @@ extension Devsys {
                     """
             )
 
-            @OptionGroup var repository: RepositoryOptions
+            @OptionGroup var repository: LocalRepositoryOptions
 
             @Flag(help: "Replace hooks that devsys did not write.")
             var force = false

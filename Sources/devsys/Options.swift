@@ -5,13 +5,44 @@ import Git
 import Pipeline
 import Store
 
-/// `--repo`, shared by every command that works on a control repository.
+/// `--repo`, shared by every command that works on a control repository and its state.
 struct RepositoryOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The control repository (a work tree or a bare repository).",
-            discussion: "Default: the repository around the working directory.",
+            "The control repository (a bare repository or a work tree).",
+            discussion: """
+                Default: $DEVSYS_REPO, else the repository around the working directory — or, in a clone \
+                whose origin is a control repository on this machine (bare, or with devsys state), that one.
+                """,
+            valueName: "dir"
+        )
+    )
+    var repo: String?
+
+    /// The control repository, found as `--repo`'s help says.
+    func open() throws -> ControlRepository {
+        try locate().control
+    }
+
+    /// The control repository and how it was found.
+    func locate() throws -> ControlRepository.Location {
+        do {
+            return try ControlRepository.locate(RepositoryLookup(path: repo), scope: .control)
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+    }
+}
+
+/// `--repo` for commands that work on the files, index or hooks of the repository at hand
+/// (`validate`, `hooks install`): in a clone, the clone itself.
+struct LocalRepositoryOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The repository (a work tree or a bare repository).",
+            discussion: "Default: the repository around the working directory (in a clone, the clone itself; DEVSYS_REPO is not read).",
             valueName: "dir"
         )
     )
@@ -19,7 +50,7 @@ struct RepositoryOptions: ParsableArguments {
 
     func open() throws -> ControlRepository {
         do {
-            return try ControlRepository.open(repo)
+            return try ControlRepository.locate(RepositoryLookup(path: repo), scope: .local).control
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -72,17 +103,22 @@ struct ControllerOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "The controller's state folder (store, reports, work folders).",
-            discussion: "Default: devsys/ inside the git directory.",
+            discussion: "Default: devsys/ inside the git directory of the control repository.",
             valueName: "dir"
         )
     )
     var state: String?
 
-    /// The control repository and its state folder.
+    /// The control repository and its state folder, which may not exist yet.
     func locate() throws -> (control: ControlRepository, state: StateDirectory) {
-        let control = try repository.open()
-        let folder = state.map { StateDirectory(URL(fileURLWithPath: $0)) } ?? StateDirectory.inside(gitDirectory: control.repository.gitDirectory)
-        return (control, folder)
+        let (location, folder) = try locateState()
+        return (location.control, folder)
+    }
+
+    private func locateState() throws -> (ControlRepository.Location, StateDirectory) {
+        let location = try repository.locate()
+        let folder = state.map { StateDirectory(URL(fileURLWithPath: $0)) } ?? StateDirectory(location.defaultStateFolder)
+        return (location, folder)
     }
 
     /// The repository path to hand to controller parts (they open their own handles).
@@ -90,12 +126,24 @@ struct ControllerOptions: ParsableArguments {
         control.repository.gitDirectory.path
     }
 
-    /// Opens the store (creating it when new).
-    func openStore() throws -> (control: ControlRepository, state: StateDirectory, store: Store) {
-        let (control, state) = try locate()
+    /// Opens the store of the control repository. Without `creatingState` a store must be there
+    /// already (a controller has run): a command that reads state fails, saying where it looked,
+    /// rather than making an empty store in the wrong repository.
+    func openStore(creatingState: Bool = false) throws -> (control: ControlRepository, state: StateDirectory, store: Store) {
+        let (location, state, store) = try openLocatedStore(creatingState: creatingState)
+        return (location.control, state, store)
+    }
+
+    /// `openStore(creatingState:)`, with how the control repository was found.
+    func openLocatedStore(creatingState: Bool = false) throws -> (location: ControlRepository.Location, state: StateDirectory, store: Store) {
+        let (location, folder) = try locateState()
         do {
-            try state.create()
-            return (control, state, try Store(path: state.storeFile))
+            if creatingState {
+                try folder.create()
+            } else {
+                try location.requireState(in: folder.url, overridden: state != nil)
+            }
+            return (location, folder, try Store(path: folder.storeFile))
         } catch {
             throw CommandFailure("\(error)")
         }

@@ -33,7 +33,7 @@ extension Devsys {
         var json = false
 
         func run() throws {
-            let (control, state, store) = try options.openStore()
+            let (control, state, store) = try options.openStore(creatingState: true)
             let lock = try ControllerLockFile(state.controllerLock)
             defer { lock.release() }
             let tasks = try Reindexer(repositoryPath: options.repositoryPath(of: control), store: store, state: state).reindex()

@@ -20,7 +20,7 @@ extension Devsys {
                 """
         )
 
-        @OptionGroup var repository: RepositoryOptions
+        @OptionGroup var repository: LocalRepositoryOptions
 
         @Option(
             help: ArgumentHelp(

@@ -2,6 +2,7 @@ import Agents
 import Foundation
 import Git
 import Specs
+import TestSupport
 import Testing
 
 /// A control repository made with the git CLI in a temp folder: devsys.yaml, a spec with its
@@ -149,27 +150,17 @@ enum Shell {
         in folder: String,
         environment: [String: String] = [:]
     ) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }.merging(environment) { $1 }
-        let stdout = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
-        let stderr = FileManager.default.temporaryDirectory.appendingPathComponent("shell-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: stdout)
-            try? FileManager.default.removeItem(at: stderr)
-        }
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        var text = String(decoding: try Data(contentsOf: stdout), as: UTF8.self)
+        let result = try ChildProcess(
+            arguments[0],
+            Array(arguments.dropFirst()),
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }.merging(environment) { $1 },
+            output: .captured,
+            directory: folder,
+            closeInheritedDescriptors: true
+        ).wait()
+        var text = result.stdout
         if text.hasSuffix("\n") { text.removeLast() }
-        return (process.terminationStatus, text, String(decoding: try Data(contentsOf: stderr), as: UTF8.self))
+        return (result.status, text, result.stderr)
     }
 
     /// Whether python3 says the XML file is well-formed; the parser's message when not.
@@ -190,11 +181,6 @@ enum Shell {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         return !status.contains(") Z ")
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 extension CodingOutcome {

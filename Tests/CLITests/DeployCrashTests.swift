@@ -32,9 +32,10 @@ import Glibc
 
         let revisions = host.appFolder + "/revisions"
         let deploy = try spawnCommand(devsysBinary, ["deploy", "staging", "--rev", c2, "--repo", repo.bare.path])
-        let giveUp = Date().addingTimeInterval(30)
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
         var incoming: String?
-        while incoming == nil, Date() < giveUp, !deploy.hasExited {
+        while incoming == nil, clock.now < giveUp, !deploy.hasExited {
             incoming = (try? FileManager.default.contentsOfDirectory(atPath: revisions))?.first { $0.hasPrefix(".incoming-") }
             if incoming == nil { usleep(2_000) }
         }

@@ -30,7 +30,9 @@ import Glibc
         let poller = SitePoller(url: host.url + "/")
         poller.start()
         let second = try repo.devsys("deploy", "staging", "--rev", c2)
-        Thread.sleep(forTimeInterval: 0.3)
+        // Some answers after the deploy returned, however long the machine makes us wait for them.
+        let returnedAt = poller.count
+        try waitFor("answers after the deploy") { poller.count > max(returnedAt + 10, 20) }
         let answers = poller.stop()
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
         let expected: Set = ["200 " + DeployRepo.page("one"), "200 " + DeployRepo.page("two")]
@@ -292,6 +294,9 @@ final class SitePoller: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(url: String) { self.url = url }
+
+    /// How many answers came so far.
+    var count: Int { lock.withLock { answers.count } }
 
     func start() {
         let thread = Thread { [self] in

@@ -151,13 +151,14 @@ import Glibc
         let incoming = try Self.waitForIncoming(on: prod.web2, while: deploy)
         try #require(incoming, "the upload to web2 never started: \(deploy.wait().stderr)")
         try prod.web2.namespace?.cutOff()
-        let giveUp = Date().addingTimeInterval(50)
-        while !deploy.hasExited, Date() < giveUp { usleep(100_000) }
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        while !deploy.hasExited, clock.now < giveUp { usleep(100_000) }
         let gaveUp = deploy.hasExited
         if !gaveUp { kill(deploy.pid, SIGKILL) }
         try prod.web2.namespace?.reconnect()
         // The SSH layer gives a host up after `idleTimeout` (30 s) without a byte either way.
-        #expect(gaveUp, "devsys deploy was still waiting for web2 50 s after it was cut off")
+        #expect(gaveUp, "devsys deploy was still waiting for web2 60 s after it was cut off")
         let result = deploy.wait()
         #expect(result.status != 0)
         #expect(result.stderr.contains("web2 (10.213."), "\(result.stderr)")
@@ -166,11 +167,12 @@ import Glibc
         #expect(PlainHTTP.get(prod.web1.url + "/").summary == "200 " + DeployRepo.page("one"))
     }
 
-    /// Waits (up to 30 s) for a `.incoming-*` folder on `host`, the sign its upload has begun.
+    /// Waits (up to 60 s of monotonic time) for a `.incoming-*` folder on `host`, the sign its upload has begun.
     static func waitForIncoming(on host: TestWebHost, while deploy: ChildProcess) throws -> Bool {
         let revisions = host.appFolder + "/revisions"
-        let giveUp = Date().addingTimeInterval(30)
-        while Date() < giveUp, !deploy.hasExited {
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        while clock.now < giveUp, !deploy.hasExited {
             if (try? FileManager.default.contentsOfDirectory(atPath: revisions))?.contains(where: { $0.hasPrefix(".incoming-") }) == true {
                 return true
             }

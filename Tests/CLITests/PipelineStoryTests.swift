@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The pipeline from a team's side: specs pushed with the git CLI into a bare repository made by
@@ -140,17 +141,15 @@ import Testing
                 PHP
                 """
         )
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: devsysBinary)
-        serve.arguments = ["serve", "--repo", team.bare.path, "--poll", "0.2"]
-        serve.environment = commandEnvironment
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
-        let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: "\(traces)/runs") && Date() < deadline { usleep(50_000) }
+        let serve = try ChildProcess(
+            devsysBinary,
+            ["serve", "--repo", team.bare.path, "--poll", "0.2"],
+            environment: commandEnvironment,
+            closeInheritedDescriptors: true
+        )
+        try waitFor("the coding job to start under serve") { FileManager.default.fileExists(atPath: "\(traces)/runs") || serve.hasExited }
         try #require(FileManager.default.fileExists(atPath: "\(traces)/runs"), "the coding job started under serve")
-        kill(serve.processIdentifier, SIGKILL)
-        serve.waitUntilExit()
+        serve.stop(signal: SIGKILL)
         FileManager.default.createFile(atPath: "\(traces)/killed", contents: nil)
         #expect(try team.branchLog("005-slow").isEmpty, "nothing committed by the killed run")
 
@@ -166,25 +165,22 @@ import Testing
 
     @Test func serveWakesOnAPushThroughThePostReceiveHook() throws {
         let team = try Team()
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: devsysBinary)
         // A long poll: only the hook's notification can make it act in time.
-        serve.arguments = ["serve", "--repo", team.bare.path, "--poll", "600"]
-        serve.environment = commandEnvironment
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
-        defer {
-            serve.terminate()
-            serve.waitUntilExit()
-        }
-        usleep(500_000)
+        let serve = try ChildProcess(
+            devsysBinary,
+            ["serve", "--repo", team.bare.path, "--poll", "600"],
+            environment: commandEnvironment,
+            closeInheritedDescriptors: true
+        )
+        defer { serve.stop(signal: SIGTERM) }
+        // Push once it listens for the hook's notification (its socket is there), not after a guessed delay.
+        let socket = team.bare.appendingPathComponent("devsys/notify.sock").path
+        try waitFor("serve to listen on \(socket)") { FileManager.default.fileExists(atPath: socket) || serve.hasExited }
         try team.pushSpec("006-fast", agent: "cat > app/006-fast.php <<'PHP'\n\(Self.page("006-fast", good: true))\nPHP\n")
-        let deadline = Date().addingTimeInterval(30)
         var branch = ""
-        while Date() < deadline {
+        try waitFor("serve to act on the push") {
             branch = (try? gitResult("rev-parse", "--verify", "-q", "task/006-fast", in: team.bare).stdout) ?? ""
-            if !branch.isEmpty { break }
-            usleep(50_000)
+            return !branch.isEmpty || serve.hasExited
         }
         #expect(!branch.isEmpty, "serve acted on the push")
     }

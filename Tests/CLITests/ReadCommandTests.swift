@@ -10,8 +10,8 @@ import Testing
         let scratch: Scratch
         var root: URL { scratch.url.appendingPathComponent("blog") }
 
-        /// `specs`: id → (extra task.yaml lines, agent.sh).
-        init(specs: [String: (yaml: String, agent: String)] = [:]) throws {
+        /// `specs`: id → (extra task.yaml lines, agent.sh); `failing`: one of them is meant to fail.
+        init(specs: [String: (yaml: String, agent: String)] = [:], failing: Bool = false) throws {
             scratch = try Scratch()
             #expect(try run(devsysBinary, ["init", scratch.path("blog")]).status == 0)
             for (id, spec) in specs {
@@ -22,12 +22,13 @@ import Testing
                 try git("add", "-A", in: root)
                 try git("commit", "-q", "-m", "Add \(specs.keys.sorted().joined(separator: ", "))", in: root)
             }
-            try runUntilIdle()
+            try runUntilIdle(failing: failing)
         }
 
-        func runUntilIdle() throws {
+        /// Runs the controller until idle; a run in which a task failed exits 1, as `failing` expects.
+        func runUntilIdle(failing: Bool = false) throws {
             let result = try devsys("run", "--until-idle", "--timeout", "60")
-            try #require(result.status == 0, "run failed: \(result.stderr)")
+            try #require(result.status == (failing ? 1 : 0), "run --until-idle exited \(result.status): \(result.stderr)")
         }
 
         @discardableResult
@@ -231,9 +232,12 @@ import Testing
 
     @Test func retryingAFailedTaskRunsAnotherAttempt() throws {
         let id = "002-second-try"
-        let blog = try Blog(specs: [
-            id: (Self.spec(id, check: "test \"$(cat app/\(id).txt)\" -ge 2", maxAttempts: 1), "echo \"$DEVSYS_ATTEMPT\" > app/\(id).txt\n")
-        ])
+        let blog = try Blog(
+            specs: [
+                id: (Self.spec(id, check: "test \"$(cat app/\(id).txt)\" -ge 2", maxAttempts: 1), "echo \"$DEVSYS_ATTEMPT\" > app/\(id).txt\n")
+            ],
+            failing: true
+        )
         let failed = try blog.json([ListedTask].self, "tasks", "--json", "--state-filter", "failed")
         #expect(failed.map(\.id) == [id])
         #expect(failed.first?.reason?.contains("tests failed") == true, "\(failed)")

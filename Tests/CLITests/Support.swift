@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What a finished command printed and how it exited.
@@ -51,35 +52,38 @@ let commandEnvironment: [String: String] = {
     return environment
 }()
 
-/// Runs `executable` with `arguments` in `directory` and waits for it.
+/// Runs `executable` with `arguments` in `directory` and waits for it (posix_spawn through
+/// `ChildProcess`, not Foundation's `Process`: see why there). stdout and stderr go to files, so a
+/// chatty child never blocks on a full pipe.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, input: String? = nil) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = commandEnvironment
-    if let directory { process.currentDirectoryURL = directory }
-    let stdout = Pipe()
-    let stderr = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = stdout
-    process.standardError = stderr
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    // Read both pipes concurrently so a chatty child never blocks on a full pipe.
-    nonisolated(unsafe) var errorData = Data()
-    let group = DispatchGroup()
-    DispatchQueue.global().async(group: group) { errorData = stderr.fileHandleForReading.readDataToEndOfFile() }
-    let outputData = stdout.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    return CommandResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: outputData, as: UTF8.self),
-        stderr: String(decoding: errorData, as: UTF8.self)
-    )
+func run(
+    _ executable: String,
+    _ arguments: [String],
+    in directory: URL? = nil,
+    input: String? = nil,
+    environment: [String: String] = commandEnvironment
+) throws -> CommandResult {
+    let result = try ChildProcess(
+        executable,
+        arguments,
+        environment: environment,
+        input: input.map { Data($0.utf8) },
+        output: .captured,
+        directory: directory?.path,
+        closeInheritedDescriptors: true
+    ).wait()
+    return CommandResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
+}
+
+/// Polls `condition` every 20 ms until it holds; fails after `bound` of monotonic time — generous,
+/// because on a busy machine a child may wait long for a core (the bound is for a hang, not speed).
+func waitFor(_ what: String, bound: Duration = .seconds(60), _ condition: () throws -> Bool) throws {
+    let clock = ContinuousClock()
+    let giveUp = clock.now + bound
+    while try !condition() {
+        guard clock.now < giveUp else { throw TestFailure("gave up after \(bound) waiting for \(what)") }
+        usleep(20_000)
+    }
 }
 
 /// Runs devsys.

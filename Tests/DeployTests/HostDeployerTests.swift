@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 @testable import Deploy
@@ -173,14 +174,12 @@ struct HostDeployerTests {
     func staleLockIsBroken() throws {
         let setup = try Setup("stale")
         defer { setup.folder.remove() }
-        let dead = Process()
-        dead.executableURL = URL(fileURLWithPath: "/bin/true")
-        try dead.run()
-        dead.waitUntilExit()
+        let dead = try ChildProcess("/bin/true", [])
+        dead.wait()
         let owner = HostDeployer.LockOwner(
             actor: "carol",
             machine: HostDeployer.machineName,
-            pid: dead.processIdentifier,
+            pid: dead.pid,
             reason: "deploy 9",
             since: "2020-01-01T00:00:00Z"
         )

@@ -24,7 +24,8 @@ struct LocalTransportTests {
         #expect(throws: HostTransportError.self) {
             try LocalTransport(name: "dev1").run("sleep 30 & sleep 30; wait", timeout: .milliseconds(300))
         }
-        #expect(clock.now - start < .seconds(5))
+        // Well short of the command's 30 s, with room for a busy machine's scheduling.
+        #expect(clock.now - start < .seconds(20))
     }
 
     @Test("an input writer that fails stops the command and its error comes back")

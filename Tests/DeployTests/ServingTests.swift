@@ -38,7 +38,8 @@ struct ServingTests {
         #expect(verifier.verify(url: server.url, expectedCommit: first, checks: [check]).passed)
 
         let second = try repo.commit(Self.tree("two"))
-        let client = PollingClient(url: server.url + "/index.php", maxRequests: 2000, maxTime: 10)
+        // Bounds for a hang only: a slow deploy on a busy machine must not run the client out of requests or time.
+        let client = PollingClient(url: server.url + "/index.php", maxRequests: 200_000, maxTime: .seconds(120))
         client.start()
         client.waitForRequests(50)
         try deployer.deploy(second, sequence: 2, source: repo.source)
@@ -139,13 +140,14 @@ final class PollingClient: @unchecked Sendable {
 
     private let url: String
     private let maxRequests: Int
-    private let maxTime: TimeInterval
+    private let maxTime: Duration
+    private let clock = ContinuousClock()
     private let lock = NSLock()
     private var responses: [Response] = []
     private var stopped = false
     private let finished = DispatchSemaphore(value: 0)
 
-    init(url: String, maxRequests: Int, maxTime: TimeInterval) {
+    init(url: String, maxRequests: Int, maxTime: Duration) {
         self.url = url
         self.maxRequests = maxRequests
         self.maxTime = maxTime
@@ -155,8 +157,8 @@ final class PollingClient: @unchecked Sendable {
 
     func start() {
         Thread.detachNewThread { [self] in
-            let deadline = Date().addingTimeInterval(maxTime)
-            while Date() < deadline, !lock.withLock({ stopped || responses.count >= maxRequests }) {
+            let deadline = clock.now + maxTime
+            while clock.now < deadline, !lock.withLock({ stopped || responses.count >= maxRequests }) {
                 let response = HTTPGet.fetch(url, timeout: .seconds(5))
                 lock.withLock { responses.append(Response(status: response.status, body: response.bodyText)) }
             }
@@ -166,8 +168,8 @@ final class PollingClient: @unchecked Sendable {
 
     /// Waits until `count` responses came (or the client hit a bound).
     func waitForRequests(_ count: Int) {
-        let deadline = Date().addingTimeInterval(maxTime)
-        while self.count < count, Date() < deadline, !lock.withLock({ responses.count >= maxRequests }) {
+        let deadline = clock.now + maxTime
+        while self.count < count, clock.now < deadline, !lock.withLock({ responses.count >= maxRequests }) {
             Thread.sleep(forTimeInterval: 0.01)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 import Testing
 
 /// A scratch folder for one test, with the git CLI as the oracle. Remove it with `remove()` in a `defer`.
@@ -71,11 +72,8 @@ struct Scratch {
         try runGit(arguments, date: 0, input: nil, environment: [:]).status
     }
 
-    /// A git process with the test identity, not yet started.
-    func gitProcess(_ arguments: [String], date second: Int = 0, environment: [String: String] = [:]) -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["-c", "init.defaultBranch=main"] + arguments
+    /// The environment git runs with in tests: the test identity, fixed dates, no user or system configuration.
+    func gitEnvironment(date second: Int = 0, environment: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
         let date = "\(1_700_000_000 + second) +0000"
         env.merge([
@@ -84,8 +82,17 @@ struct Scratch {
             "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": root.path,
         ]) { $1 }
         env.merge(environment) { $1 }
-        process.environment = env
-        return process
+        return env
+    }
+
+    /// Starts git with the test identity in the background (output discarded).
+    func startGit(_ arguments: [String], date second: Int = 0, environment: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess(
+            "/usr/bin/git",
+            ["-c", "init.defaultBranch=main"] + arguments,
+            environment: gitEnvironment(date: second, environment: environment),
+            closeInheritedDescriptors: true
+        )
     }
 
     func runGit(
@@ -94,49 +101,18 @@ struct Scratch {
         input: Data?,
         environment: [String: String]
     ) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = gitProcess(arguments, date: second, environment: environment)
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try stdin.fileHandleForWriting.close()
-        // Drain stderr on the side so a chatty command cannot block on a full pipe.
-        let errors = ErrorCollector()
-        let reader = Thread { errors.data = stderr.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errors.done { usleep(1000) }
-        var text = String(decoding: output, as: UTF8.self)
+        let result = try ChildProcess(
+            "/usr/bin/git",
+            ["-c", "init.defaultBranch=main"] + arguments,
+            environment: gitEnvironment(date: second, environment: environment),
+            input: input,
+            output: .captured,
+            closeInheritedDescriptors: true
+        ).wait()
+        var text = result.stdout
         if text.hasSuffix("\n") { text.removeLast() }
-        return (process.terminationStatus, text, String(decoding: errors.data, as: UTF8.self))
+        return (result.status, text, result.stderr)
     }
-}
-
-/// Collects a pipe read on another thread.
-private final class ErrorCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored = Data()
-    private var finished = false
-    var data: Data {
-        get { lock.withLock { stored } }
-        set {
-            lock.withLock {
-                stored = newValue
-                finished = true
-            }
-        }
-    }
-    var done: Bool { lock.withLock { finished } }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The identity devsys writes with in tests.

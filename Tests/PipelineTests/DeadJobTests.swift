@@ -6,7 +6,8 @@ import Testing
 
 /// No task is left between states with nothing queued: a job that dies fails its task with the
 /// reason, and `task retry` takes the task on from the step that failed.
-@Suite struct DeadJobTests {
+// No wall-clock deadline inside a test (see ReindexTests); the time limit is for a hang only.
+@Suite(.timeLimit(.minutes(10))) struct DeadJobTests {
     @Test func aTestJobWhoseWorkerDiesEveryTimeFailsItsTaskAndRetryTestsAgainWithoutCoding() async throws {
         let repo = try PipelineRepo()
         defer { repo.remove() }
@@ -39,7 +40,7 @@ import Testing
         let retried = try TaskRetry(repositoryPath: repo.path, store: store).retry(taskID: "401-unlucky", actor: "Ada")
         #expect(retried.step == .testing)
         #expect(retried.task.state == .testing)
-        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
         let done = try #require(try store.task(id: "401-unlucky"))
         #expect(done.state == .review)
         #expect(done.attempt == 1, "the branch was not coded again")
@@ -53,7 +54,7 @@ import Testing
         try repo.addSpec("403-fine")
         try repo.commit("Add the specs")
         let controller = try Controller(repositoryPath: repo.path, state: repo.state)
-        let report = try await controller.runUntilIdle(deadline: .now + 60)
+        let report = try await controller.runUntilIdle(deadline: .distantFuture)
         #expect(report.idle)
         #expect(report.hadFailures)
         #expect(report.tasksFailed.count == 1 && report.tasksFailed[0].hasPrefix("402-hopeless: "), "\(report.tasksFailed)")

@@ -10,7 +10,9 @@ import Testing
 /// Environments end to end on `local` hosts, each served by its own `php -S` with devsys's router:
 /// auto-deploy of merged tasks, tags, verification with rollback of every host, bad revisions,
 /// rollback by moving the env ref with git, drift, and protected environments.
-@Suite(.serialized) struct EnvironmentTests {
+// No wall-clock deadline inside a test: on a busy machine the blocking git and store calls wait
+// for a core, and a fixed deadline counted that as failure. The time limit is for a hang only.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct EnvironmentTests {
     /// A repository with environment `staging` on two local hosts (`h1`, `h2`), each behind a
     /// php -S on its own port; `prod` on `h1` with `approval: deployer`.
     final class Setup {
@@ -71,7 +73,7 @@ import Testing
     private func ship(_ id: String, _ setup: Setup, _ controller: Controller) async throws {
         try setup.repo.addSpec(id, review: "auto", deployTo: "staging", httpCheck: "/\(id).txt", httpBody: "1")
         try setup.repo.commit("Add \(id)")
-        #expect(try await controller.runUntilIdle(deadline: .now + 90).idle)
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
         try setup.repo.git("reset", "-q", "--hard")  // the work tree catches up with the merges devsys made
     }
 
@@ -149,7 +151,7 @@ import Testing
 
         // Plain git: the env ref goes back to the first deploy's commit.
         try setup.repo.git("update-ref", "refs/heads/env/staging", "deploy/staging/0001^{commit}")
-        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
         #expect(setup.served(0) == first && setup.served(1) == first)
         let tags = try setup.refs.tags()
         #expect(tags.map(\.commit) == [first, second, first], "the rollback is a deploy of its own, tagged")
@@ -175,7 +177,7 @@ import Testing
         await controller.checkDrift()
         let drift = try #require(try controller.store.events(limit: 50).first { $0.kind == "drift.detected" })
         #expect(drift.message.contains("staging/h1") && drift.message.contains("expected \(second.prefix(12))"))
-        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
         #expect(setup.live(0) == second && setup.served(0) == second)
         #expect(setup.live(1) == second)
     }
@@ -185,7 +187,7 @@ import Testing
         let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
         try setup.repo.addSpec("341-prod", review: "auto", deployTo: "prod")
         try setup.repo.commit("Add 341")
-        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
         #expect(try controller.store.task(id: "341-prod")?.state == .merged)
         let prod = EnvironmentRefs(repository: try Repository.open(at: setup.repo.path), environment: "prod")
         #expect(try prod.desired() == nil, "approval: deployer keeps auto_deploy from promoting")

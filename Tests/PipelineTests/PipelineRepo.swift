@@ -1,5 +1,6 @@
 import Foundation
 import Pipeline
+import TestSupport
 import Testing
 
 /// A control repository made with the git CLI in a temp folder, with an app whose tests are shell
@@ -90,26 +91,21 @@ struct PipelineRepo {
 
     @discardableResult
     func git(_ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: path)
         var environment = ProcessInfo.processInfo.environment
         for key in environment.keys where key.hasPrefix("GIT_") { environment[key] = nil }
         environment.merge([
             "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada Tester",
             "GIT_COMMITTER_EMAIL": "ada@example.com", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null",
         ]) { $1 }
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "git \(arguments.joined(separator: " ")): \(String(decoding: errorData, as: UTF8.self))")
-        return String(decoding: data, as: UTF8.self)
+        let result = try ChildProcess(
+            "/usr/bin/git",
+            arguments,
+            environment: environment,
+            output: .captured,
+            directory: path,
+            closeInheritedDescriptors: true
+        ).wait()
+        try #require(result.status == 0, "git \(arguments.joined(separator: " ")): \(result.stderr)")
+        return result.stdout
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Specs
@@ -108,31 +109,25 @@ enum PythonSchemaCheck {
         """
 
     static func errors(for documents: [String], schema: URL) throws -> [[String]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, schema.path]
-        let input = Pipe()
-        let output = Pipe()
-        let errorOutput = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errorOutput
+        let python: ChildProcess
         do {
-            try process.run()
+            python = try ChildProcess(
+                "/usr/bin/env",
+                ["python3", "-c", script, schema.path],
+                input: try JSONEncoder().encode(documents),
+                output: .captured
+            )
         } catch {
             throw Failure(description: "cannot run python3 (\(error)); install python3, python3-yaml and python3-jsonschema")
         }
-        input.fileHandleForWriting.write(try JSONEncoder().encode(documents))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = String(decoding: errorOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let result = python.wait()
+        guard result.status == 0 else {
             throw Failure(
-                description: "python3 failed (status \(process.terminationStatus)): \(stderr)"
+                description: "python3 failed (status \(result.status)): \(result.stderr)"
                     + " — this test needs python3 with the yaml and jsonschema modules (apt-get install python3-yaml python3-jsonschema)"
             )
         }
+        let data = Data(result.stdout.utf8)
         return try JSONDecoder().decode([[String]].self, from: data)
     }
 }

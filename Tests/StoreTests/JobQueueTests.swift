@@ -213,6 +213,7 @@ struct JobQueueTests {
         let completed = LockedBox<[[Int64]]>([[], []])
         let failures = LockedBox<[String]>([])
         let started = LockedBox(0)
+        let holdingFirstJob = LockedBox(0)
 
         DispatchQueue.concurrentPerform(iterations: 2) { worker in
             // Start together, and hold each job a moment as real work would, so that leases interleave.
@@ -221,6 +222,14 @@ struct JobQueueTests {
             var mine: [Int64] = []
             do {
                 while let job = try stores[worker].lease(worker: "worker-\(worker)", for: 300) {
+                    if mine.isEmpty {
+                        // Hold the first job until the other worker holds one too: however the
+                        // threads are scheduled, each takes part (the bound is for a hang only).
+                        holdingFirstJob.withValue { $0 += 1 }
+                        let clock = ContinuousClock()
+                        let giveUp = clock.now + .seconds(60)
+                        while holdingFirstJob.withValue({ $0 }) < 2 && clock.now < giveUp { usleep(50) }
+                    }
                     usleep(200)
                     try stores[worker].complete(jobID: job.id, worker: "worker-\(worker)", result: Data("\(worker)".utf8))
                     mine.append(job.id)

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 @Suite("Opening the state database")
@@ -106,25 +107,33 @@ struct LockingTests {
         let patient = try Store(path: folder.databaseURL, busyTimeout: 10)
         let hasty = try Store(path: folder.databaseURL, busyTimeout: 0.05)
 
-        // Another process (the sqlite3 CLI) takes the write lock and holds it for two seconds.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        // Another process (the sqlite3 CLI) takes the write lock and holds it until the test says go.
+        let go = folder.url.appendingPathComponent("go").path
+        let waitForGo = folder.url.appendingPathComponent("wait-for-go.sh")
+        try Data("i=0; while [ ! -e '\(go)' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\n".utf8).write(to: waitForGo)
         // .timeout: without it the CLI gives up at once when one of our writes holds the lock.
-        holder.arguments = [folder.databaseURL.path, ".timeout 5000", "BEGIN IMMEDIATE;", ".shell sleep 2", "COMMIT;"]
-        try holder.run()
-        defer { holder.waitUntilExit() }
+        let holder = try ChildProcess(
+            "/usr/bin/sqlite3",
+            [folder.databaseURL.path, ".timeout 5000", "BEGIN IMMEDIATE;", ".shell sh \(waitForGo.path)", "COMMIT;"],
+            output: .captured
+        )
+        defer {
+            FileManager.default.createFile(atPath: go, contents: nil)
+            holder.wait()
+        }
 
         // Until the lock is taken, the hasty store's writes still go through; then they fail.
         var refusal: StoreError?
-        let deadline = Date().addingTimeInterval(5)
-        while refusal == nil && Date() < deadline {
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        while refusal == nil && clock.now < giveUp && !holder.hasExited {
             do {
                 try hasty.setValue("x", forKey: "probe")
             } catch let error as StoreError {
                 refusal = error
             }
         }
-        let error = try #require(refusal)
+        let error = try #require(refusal, "sqlite3 never took the lock: \(holder.hasExited ? holder.wait().stderr : "still running")")
         guard case .database(let path, let operation, let message) = error else {
             Issue.record("expected a database error, got \(error)")
             return
@@ -133,10 +142,19 @@ struct LockingTests {
         #expect(operation == "store probe")
         #expect(message.contains("locked"))
 
-        // The patient store waits for the other process's commit, then writes.
-        let started = Date()
+        // The patient store waits for the other process's commit, then writes: its write returns
+        // only after the lock was let go, however slow the machine.
+        let released = LockedBox<ContinuousClock.Instant?>(nil)
+        let releaser = Thread {
+            usleep(300_000)
+            released.withValue { $0 = clock.now }
+            FileManager.default.createFile(atPath: go, contents: nil)
+        }
+        releaser.start()
         try patient.setValue("y", forKey: "probe")
-        #expect(Date().timeIntervalSince(started) > 0.2)
+        let written = clock.now
+        let letGo = try #require(released.withValue { $0 })
+        #expect(written > letGo)
         #expect(try hasty.value(forKey: "probe") == "y")
     }
 }

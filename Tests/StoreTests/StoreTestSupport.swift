@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestSupport
 
 /// A folder under the system temporary folder for one test's database files; `remove()` deletes it.
 struct TemporaryFolder {
@@ -38,21 +39,8 @@ func sampleTask(_ id: String, state: TaskState = .queued, at date: Date = t0) ->
 
 /// Runs the sqlite3 CLI on `database` with `sql`, as an operator would.
 func sqlite3(_ database: URL, _ sql: String) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [database.path, sql]
-    let output = Pipe()
-    let error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (
-        process.terminationStatus, String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
-        String(decoding: err, as: UTF8.self)
-    )
+    let result = try ChildProcess("/usr/bin/sqlite3", [database.path, sql], output: .captured).wait()
+    return (result.status, result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), result.stderr)
 }
 
 /// A random source that hands out the given numbers in turn, then repeats the last.

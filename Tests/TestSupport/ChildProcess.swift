@@ -47,6 +47,7 @@ public final class ChildProcess: @unchecked Sendable {
     ///   - environment: the child's environment; nil: this process's.
     ///   - input: what the child reads on stdin; nil: /dev/null.
     ///   - output: where stdout and stderr go.
+    ///   - directory: the child's working directory; nil: this process's.
     ///   - ownProcessGroup: start it in a process group of its own, so `stop(signal:)` reaches
     ///     whatever it started too (sshd's sessions, a shell's commands).
     ///   - closeInheritedDescriptors: close every descriptor above 2 this process has open in the
@@ -58,6 +59,7 @@ public final class ChildProcess: @unchecked Sendable {
         environment: [String: String]? = nil,
         input: Data? = nil,
         output: Output = .discarded,
+        directory: String? = nil,
         ownProcessGroup: Bool = false,
         closeInheritedDescriptors: Bool = false
     ) throws {
@@ -75,6 +77,11 @@ public final class ChildProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        if let directory {
+            // First, so that the child starts there; every path below is absolute.
+            guard let addChdir = Self.addChdir else { throw TestFailure("posix_spawn cannot set a working directory on this system") }
+            guard addChdir(&actions, directory) == 0 else { throw TestFailure("cannot start \(program) in \(directory)") }
+        }
         if let input, let folder {
             let path = folder.appendingPathComponent("in").path
             try input.write(to: URL(fileURLWithPath: path))
@@ -121,6 +128,13 @@ public final class ChildProcess: @unchecked Sendable {
         }
         self.pid = pid
     }
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), which Swift's Glibc module does not
+    /// declare (it needs `_GNU_SOURCE`); looked up once by name.
+    private static let addChdir: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
+    }()
 
     deinit {
         if !hasExited { stop(signal: SIGKILL) }
@@ -185,6 +199,7 @@ public final class ChildProcess: @unchecked Sendable {
         _ arguments: [String],
         environment: [String: String]? = nil,
         input: Data? = nil,
+        directory: String? = nil,
         closeInheritedDescriptors: Bool = false
     ) throws -> String {
         let result = try ChildProcess(
@@ -193,6 +208,7 @@ public final class ChildProcess: @unchecked Sendable {
             environment: environment,
             input: input,
             output: .captured,
+            directory: directory,
             closeInheritedDescriptors: closeInheritedDescriptors
         ).wait()
         guard result.status == 0 else {

@@ -235,10 +235,12 @@ public final class TestWebHost: @unchecked Sendable {
     public var sshdLog: String { log("sshd.log") }
 
     private static func wait(for what: String, _ daemon: ChildProcess, log: @autoclosure () -> String, until ready: () -> Bool) throws {
-        let giveUp = Date().addingTimeInterval(10)
+        // Generous: on a busy machine a starting daemon may wait long for a core; this bound is for a hang.
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
         while !ready() {
             guard !daemon.hasExited else { throw TestFailure("\(what) exited: \(log())") }
-            guard Date() < giveUp else { throw TestFailure("\(what) did not answer within 10 s: \(log())") }
+            guard clock.now < giveUp else { throw TestFailure("\(what) did not answer within 60 s: \(log())") }
             usleep(20_000)
         }
     }

@@ -18,23 +18,39 @@ public final class PHPServer: @unchecked Sendable {
     }
 
     /// Starts php -S serving `appRoot` (the app folder holding `current`) and waits until it
-    /// answers HTTP. Throws `TestFailure` when it does not within 10 s.
+    /// answers HTTP. A php that exits at once (the free port was taken meanwhile, by another test
+    /// or another run on this machine) is started again on another port.
+    /// Throws `TestFailure` when it keeps exiting, or does not answer within 60 s.
     public init(appRoot: String) throws {
-        let port = try SSHDServer.freePort()
-        self.port = port
-        url = "http://127.0.0.1:\(port)"
-        process = try ChildProcess(
-            "/usr/bin/php",
-            ["-S", "127.0.0.1:\(port)", Self.routerPath],
-            environment: ["DEVSYS_APP_ROOT": appRoot, "PATH": "/usr/bin:/bin"]
-        )
-        let deadline = Date().addingTimeInterval(10)
-        while !TCPProbe.answersHTTP(address: "127.0.0.1", port: port) {
-            guard Date() < deadline, !process.hasExited else {
-                stop()
-                throw TestFailure("php -S did not answer on \(url)")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try SSHDServer.freePort()
+            let process = try ChildProcess(
+                "/usr/bin/php",
+                ["-S", "127.0.0.1:\(port)", Self.routerPath],
+                environment: ["DEVSYS_APP_ROOT": appRoot, "PATH": "/usr/bin:/bin"],
+                output: .captured
+            )
+            // Generous: on a busy machine a starting php may wait long for a core; this bound is for a hang.
+            let clock = ContinuousClock()
+            let giveUp = clock.now + .seconds(60)
+            while !TCPProbe.answersHTTP(address: "127.0.0.1", port: port) && !process.hasExited && clock.now < giveUp {
+                Thread.sleep(forTimeInterval: 0.05)
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            if process.hasExited {
+                let result = process.wait()
+                if attempt < 5 { continue }
+                throw TestFailure("php -S exited with status \(result.status) five times: \(result.stdout)\(result.stderr)")
+            }
+            guard clock.now < giveUp || TCPProbe.answersHTTP(address: "127.0.0.1", port: port) else {
+                process.stop(signal: SIGKILL)
+                throw TestFailure("php -S did not answer on http://127.0.0.1:\(port) within 60 s")
+            }
+            self.port = port
+            self.url = "http://127.0.0.1:\(port)"
+            self.process = process
+            return
         }
     }
 

@@ -86,7 +86,8 @@ public final class SSHDServer: @unchecked Sendable {
     }
 
     /// A host description for this server, signing in with `identity` (default: the ed25519 user key).
-    public func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(5)) -> SSHHost {
+    /// The connect timeout is generous: on a busy machine a handshake may wait long for a core.
+    public func host(identity: String? = nil, knownHosts: String? = nil, connectTimeout: Duration = .seconds(30)) -> SSHHost {
         SSHHost(
             address: "127.0.0.1",
             port: port,
@@ -108,8 +109,10 @@ public final class SSHDServer: @unchecked Sendable {
 
     private static func waitUntilListening(_ process: ChildProcess, port: Int, logFile: String) throws {
         func log() -> String { (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "" }
-        let giveUp = Date().addingTimeInterval(10)
-        while Date() < giveUp {
+        // Generous: on a busy machine a starting sshd may wait long for a core; this bound is for a hang.
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(60)
+        while clock.now < giveUp {
             if process.hasExited {
                 throw TestFailure("sshd exited with status \(process.wait().status): \(log())")
             }
@@ -117,7 +120,7 @@ public final class SSHDServer: @unchecked Sendable {
             usleep(20_000)
         }
         process.stop()
-        throw TestFailure("sshd did not listen on port \(port) within 10 s: \(log())")
+        throw TestFailure("sshd did not listen on port \(port) within 60 s: \(log())")
     }
 
     // MARK: Helpers
