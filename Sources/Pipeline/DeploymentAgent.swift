@@ -277,7 +277,7 @@ public struct DeploymentAgent: Sendable {
         try refs.repository.createAnnotatedTag(
             named: name,
             target: commit,
-            tagger: Signature(name: actor, email: "devsys@localhost"),
+            tagger: Signature(actor: actor),
             message: Self.tagMessage(report, actor: actor, reason: reason)
         )
         return name
