@@ -22,7 +22,7 @@ struct Devsys: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Tasks.self, TaskCommand.self, Report.self, PullRequests.self,
-            DeployCommand.self, RollbackCommand.self, Revisions.self, Hosts.self, Demo.self, Reindex.self,
+            DeployCommand.self, RollbackCommand.self, Revisions.self, Hosts.self, Audit.self, Demo.self, Reindex.self,
         ]
     )
 

@@ -84,7 +84,7 @@ import Testing
         #expect(revisions.revisions.map(\.tag) == ["deploy/staging/0003", "deploy/staging/0002", "deploy/staging/0001"])
         #expect(revisions.revisions.map(\.status) == ["live", "bad", ""])
         let table = try site.devsysHere("revisions", "staging")
-        #expect(table.stdout.contains("deploy/staging/0002") && table.stdout.contains("bad (by Ada Tester: rolled back to deploy/staging/0001)"))
+        #expect(table.stdout.contains("deploy/staging/0002") && table.stdout.contains("bad (by Ada Tester <ada@example.com>: rolled back to deploy/staging/0001)"))
 
         // The rolled-back commit is not deployed again without --force.
         let refused = try site.devsysHere("deploy", "staging")
