@@ -38,8 +38,9 @@ public struct CodingAgent: Sendable {
     /// when the scratch folder cannot be prepared, `GitError` when the repository cannot be read or
     /// written, `CancellationError` when cancelled (the command is stopped first).
     public func attempt(_ request: CodingRequest) async throws -> CodingOutcome {
-        if let recorded = try Self.recordedCommit(for: request) { return recorded }
-        let work = try Self.prepareCheckout(request)
+        // git and the file system block: each of those steps runs on the blocking pool.
+        if let recorded = try await offload({ try Self.recordedCommit(for: request) }) { return recorded }
+        let work = try await offload { try Self.prepareCheckout(request) }
         let command: [String]
         switch Self.command(for: request, work: work) {
         case .success(let argv): command = argv
@@ -60,13 +61,14 @@ public struct CodingAgent: Sendable {
         let log = Self.log(command: command, outcome: outcome, timeout: request.timeout)
         if let failure = Self.judgeRun(outcome, request: request, work: work) { return failure.outcome(log: log) }
         let changes: WorkFolderChanges
-        switch try Self.collectChanges(request, work: work) {
+        switch try await offload({ try Self.collectChanges(request, work: work) }) {
         case .success(let found): changes = found
         case .failure(let failure): return failure.outcome(log: log)
         }
-        switch try Self.commitChanges(changes, request: request, duration: outcome.duration) {
+        let duration = outcome.duration
+        switch try await offload({ try Self.commitChanges(changes, request: request, duration: duration) }) {
         case .success(let commit):
-            try? FileManager.default.removeItem(at: work.checkout)
+            _ = try? await offload { try FileManager.default.removeItem(at: work.checkout) }
             return .committed(commit, changedPaths: changes.changedPaths)
         case .failure(let failure):
             return failure.outcome(log: log)

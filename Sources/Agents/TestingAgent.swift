@@ -34,8 +34,10 @@ public struct TestingAgent: Sendable {
         let work = request.scratchFolder.appendingPathComponent("test-\(request.commit.hex.prefix(12))-\(UUID().uuidString.prefix(8))")
         let checkout = work.appendingPathComponent("checkout")
         defer { try? FileManager.default.removeItem(at: work) }
-        try ScratchFolder.makeFresh(checkout)
-        try Repository.open(at: request.repositoryPath).checkout(request.commit, into: checkout)
+        try await offload {
+            try ScratchFolder.makeFresh(checkout)
+            try Repository.open(at: request.repositoryPath).checkout(request.commit, into: checkout)
+        }
 
         var report = JUnitReport(name: request.taskID, properties: [("task", request.taskID), ("commit", request.commit.hex)])
         var results: [TestCommandResult] = []

@@ -53,7 +53,7 @@ func auditOutcome(of error: any Error) -> String {
     case is ActionRefusal, is DeployCommandError: return "refused: \(text)"
     case let error as PipelineError:
         switch error {
-        case .unknownTask, .wrongState, .noBranch, .notApproved, .branchMoved: return "refused: \(text)"
+        case .unknownTask, .wrongState, .noBranch, .notApproved, .branchMoved, .badCommit: return "refused: \(text)"
         case .invalidConfig, .invalidSpec, .trunkKeepsMoving: return "failed: \(text)"
         }
     default: return "failed: \(text)"

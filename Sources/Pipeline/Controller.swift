@@ -1,12 +1,26 @@
 import Agents
+import ControlRepository
 import Deploy
 import Foundation
 import Git
+import Logging
+import ServiceLifecycle
+import Specs
 import Store
+import UnixSignals
 
-/// The controller of one control repository: reconciles git into the store and runs the queued
-/// jobs — coding one at a time, testing in a pool of `agents.testing.parallel`, merges inline.
-/// `devsys serve` runs `serve`, `devsys run --until-idle` runs `runUntilIdle`.
+/// The controller of one control repository. It owns the store, the one-controller lock and the
+/// open host connections, and builds the services that do the work (DESIGN §1, Runtime):
+///
+/// 1. the lease heartbeat, which keeps running jobs' short leases alive;
+/// 2. the reconcile service, woken by `devsys notify` (and polling as a fallback), which turns git
+///    into tasks and jobs and never waits for a job;
+/// 3. the drift service (`serve` only), which compares hosts with their env refs;
+/// 4. the worker lanes — coding, testing, merge, deploy — each leasing as soon as a slot frees.
+///
+/// `devsys serve` runs them until SIGTERM or SIGINT; `devsys run --until-idle` runs the same
+/// services with an idle watch that ends the group once nothing is due. A check scheduler, an
+/// outbox sender and an HTTP server are one more service each.
 public final class Controller: Sendable {
     public let repositoryPath: String
     public let state: StateDirectory
@@ -17,14 +31,14 @@ public final class Controller: Sendable {
     let runner: JobRunner
     /// Open transports to the hosts, shared by every deploy and drift check.
     public let connections: HostConnections
-    /// How long a lease lasts before another controller may take the job over.
-    static let leaseDuration: TimeInterval = 3600
-    let testingParallel: Int
+    /// How long a lease lasts unrenewed: a controller that dies is taken over this long after.
+    public static let leaseDuration: Duration = .seconds(60)
 
     /// Opens the store in `state` and takes the controller lock (one controller per state
-    /// directory), then reclaims the jobs a killed predecessor left leased.
+    /// directory), then reclaims the jobs a killed predecessor left leased — a takeover, which
+    /// counts against the job's own lease limit but never against the task's attempts.
     /// - Throws: `ControllerError.alreadyRunning` when another controller holds the lock.
-    public init(repositoryPath: String, state: StateDirectory, testingParallel: Int = 2) throws {
+    public init(repositoryPath: String, state: StateDirectory) throws {
         try state.create()
         self.repositoryPath = repositoryPath
         self.state = state
@@ -33,7 +47,6 @@ public final class Controller: Sendable {
         self.reconciler = Reconciler(repositoryPath: repositoryPath, store: store)
         self.connections = HostConnections(repository: try Repository.open(at: repositoryPath))
         self.runner = JobRunner(repositoryPath: repositoryPath, store: store, state: state, worker: worker, connections: connections)
-        self.testingParallel = max(1, testingParallel)
         try ControllerLock.acquire(state.controllerLock)
         let reclaimed = try store.releaseLeases(notOwnedBy: worker)
         if reclaimed > 0 {
@@ -45,113 +58,172 @@ public final class Controller: Sendable {
         }
     }
 
-    /// Reconciles, then runs every job that is due, until none is pending or `deadline` passes.
-    /// Jobs waiting for a backoff are waited for. Returns whether everything finished.
-    /// Hosts are first checked for drift, so a run also brings them back in line.
-    public func runUntilIdle(deadline: Date, progress: @Sendable (String) -> Void = { _ in }) async throws -> Bool {
-        await checkDrift(progress: progress)
-        while Date() < deadline {
-            let summary = try reconciler.reconcile()
-            report(summary, to: progress)
-            let ran = try await runDueJobs(progress: progress)
-            if ran { continue }
-            guard let due = try store.nextDueDate() else {
-                // Nothing pending; one more reconcile catches merges the last jobs made.
-                if try !reconciler.reconcile().changedAnything { return true }
-                continue
-            }
-            let wait = min(due.timeIntervalSinceNow, deadline.timeIntervalSinceNow)
-            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1)) }
-        }
-        return false
+    /// How `serve` and `run --until-idle` pace themselves.
+    public struct Settings: Sendable {
+        /// The longest the reconciler sleeps without a notification.
+        public var poll: Duration = .seconds(5)
+        /// Between drift checks (`serve`).
+        public var driftInterval: Duration = .seconds(60)
+        /// How long running jobs may still finish after SIGTERM before they are stopped.
+        public var grace: Duration = .seconds(30)
+        /// Nil: from `agents` in devsys.yaml on the trunk.
+        public var lanes: [WorkerLane]? = nil
+
+        public init() {}
     }
 
-    /// Reconciles and runs jobs until cancelled, waking at once on a notification (post-receive
-    /// hook) and otherwise every `pollInterval`.
-    /// Every `driftInterval` the hosts' live revisions are compared with the env refs.
-    public func serve(
-        pollInterval: TimeInterval,
-        driftInterval: TimeInterval = 60,
-        progress: @Sendable @escaping (String) -> Void = { _ in }
-    ) async throws {
-        let listener = try? NotifySocket.Listener(url: state.notifySocket)
-        if listener == nil { progress("notifications unavailable; polling every \(pollInterval) s") }
-        var nextDriftCheck = Date()
-        while !Task.isCancelled {
-            if Date() >= nextDriftCheck {
-                nextDriftCheck = Date().addingTimeInterval(driftInterval)
-                await checkDrift(progress: progress)
-            }
-            report(try reconciler.reconcile(), to: progress)
-            if try await runDueJobs(progress: progress) { continue }
-            var wait = pollInterval
-            if let due = try store.nextDueDate() { wait = max(0, min(wait, due.timeIntervalSinceNow)) }
-            if let listener {
-                // The blocking wait runs on a thread of its own, not a cooperative one; cancelling
-                // (SIGTERM) sends a wake-up of our own so it ends at once.
-                let socket = state.notifySocket
-                let timeout = wait
-                _ = await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                        Thread.detachNewThread { continuation.resume(returning: listener.wait(timeout: timeout)) }
-                    }
-                } onCancel: {
-                    NotifySocket.send(to: socket)
-                }
-            } else {
-                try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
-            }
-        }
+    /// Runs the services until SIGTERM or SIGINT (or until the task is cancelled), then stops them
+    /// gracefully: no new leases, running jobs get `settings.grace`, then their agents are stopped
+    /// and their leases handed back uncounted.
+    public func serve(_ settings: Settings = Settings(), logger: Logger = Logger(label: "devsys")) async throws {
+        let wiring = Wiring(controller: self, settings: settings, logger: logger)
+        var services = wiring.services
+        services.insert(
+            .init(
+                service: DriftService(
+                    check: { await self.checkDrift(logger: logger) },
+                    gitChanged: wiring.gitChanged,
+                    interval: settings.driftInterval
+                )
+            ),
+            at: 2
+        )
+        logger.info("serving \(repositoryPath) (state \(state.url.path)); lanes \(wiring.lanes.map(\.description).joined(separator: ", "))")
+        try await ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        ).run()
     }
 
-    /// Leases what is due — one coding job, up to `testingParallel` testing jobs, merges — and
-    /// runs them together. Returns whether any ran.
-    func runDueJobs(progress: @Sendable (String) -> Void) async throws -> Bool {
+    /// Runs the services until nothing is due — no job running, pending or leased, waiting out
+    /// retry backoffs — or until `deadline`; hosts are first checked for drift, so a run also brings
+    /// them back in line. `signals` (SIGTERM, SIGINT for the CLI) stop it gracefully.
+    /// - Returns: what happened during the run, from the events it appended.
+    @discardableResult
+    public func runUntilIdle(
+        deadline: Date,
+        settings: Settings = Settings(),
+        signals: [UnixSignal] = [],
+        logger: Logger = Logger(label: "devsys")
+    ) async throws -> RunReport {
+        let firstEvent = try await offload { [store] in try store.lastEventID() }
+        await checkDrift(logger: logger)
+        let wiring = Wiring(controller: self, settings: settings, logger: logger)
+        let outcome = IdleOutcome()
+        let clock = ContinuousClock()
+        let watch = IdleWatch(
+            passes: wiring.passes,
+            store: store,
+            running: wiring.running,
+            queueChanged: wiring.queueChanged,
+            deadline: clock.now + .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000)),
+            outcome: outcome,
+            logger: logger
+        )
+        try await ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: wiring.services + [.init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: signals,
+                logger: logger
+            )
+        ).run()
+        let events = try await offload { [store] in try store.events(after: firstEvent) }
+        return RunReport(idle: !outcome.timedOut.isSet, events: events)
+    }
+
+    /// The lanes for the trunk's devsys.yaml (`agents.coding.parallel`, `agents.testing.parallel`);
+    /// the defaults when it cannot be read.
+    public func lanes() -> [WorkerLane] {
+        let control = try? ControlRepository(Repository.open(at: repositoryPath))
+        let config = (try? control.flatMap { control in try control.config(at: control.trunkCommit().commit) }) ?? nil
+        return WorkerLane.lanes(for: config?.agents ?? ProjectConfig.Agents())
+    }
+
+    /// Leases every job due now and runs them side by side, once; returns whether any ran. For
+    /// tests and tools that step the pipeline one round at a time — the services do this
+    /// continuously, lane by lane.
+    public func runDueJobs() async throws -> Bool {
         var jobs: [Job] = []
-        if let coding = try store.lease(worker: worker, steps: [.coding], for: Self.leaseDuration) { jobs.append(coding) }
-        while jobs.filter({ $0.key.step == .testing }).count < testingParallel,
-            let testing = try store.lease(worker: worker, steps: [.testing], for: Self.leaseDuration)
-        {
-            jobs.append(testing)
-        }
-        while let other = try store.lease(worker: worker, steps: [.merge, .deploy, .monitor], for: Self.leaseDuration) {
-            jobs.append(other)
-        }
-        guard !jobs.isEmpty else { return false }
-        for job in jobs { progress("\(job.key.step.rawValue) \(job.key.taskID) (job \(job.id), lease \(job.attempts))") }
+        let seconds = Double(Self.leaseDuration.components.seconds)
+        while let job = try await offload({ [store, worker] in try store.lease(worker: worker, for: seconds) }) { jobs.append(job) }
         let runner = self.runner
         try await withThrowingTaskGroup(of: Void.self) { group in
             for job in jobs { group.addTask { try await runner.run(job) } }
             try await group.waitForAll()
         }
-        return true
+        return !jobs.isEmpty
     }
 
     /// Compares every host's live revision with its env ref and queues a deploy where they differ.
-    public func checkDrift(progress: @Sendable (String) -> Void) async {
+    public func checkDrift(logger: Logger = Logger(label: "devsys")) async {
         let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)
         do {
-            let drift = try await JobRunner.onThread { try agent.healDrift() }
+            let drift = try await offload { try agent.healDrift() }
             for item in drift {
-                progress(
-                    "drift: \(item.environment)/\(item.host) "
-                        + (item.error.map { "unreachable: \($0)" }
-                            ?? "serves \(item.serves?.prefix(12) ?? "nothing"), expected \(item.expected.prefix(12))")
+                let what =
+                    item.error.map { "unreachable: \($0)" }
+                    ?? "serves \(item.serves?.prefix(12) ?? "nothing"), expected \(item.expected.prefix(12))"
+                logger.warning(
+                    "drift: \(item.environment)/\(item.host) \(what)",
+                    metadata: ["env": "\(item.environment)", "host": "\(item.host)"]
                 )
             }
         } catch {
-            progress("drift check failed: \(error)")
+            logger.error("drift check failed: \(error)")
         }
     }
+}
 
-    private func report(_ summary: ReconcileSummary, to progress: (String) -> Void) {
-        for id in summary.started { progress("task \(id): started") }
-        for id in summary.updated { progress("task \(id): spec updated") }
-        for id in summary.cancelled { progress("task \(id): cancelled (spec deleted)") }
-        for id in summary.invalid { progress("task \(id): spec invalid") }
-        for id in summary.merged { progress("task \(id): merged with git") }
-        for env in summary.promoted { progress("env/\(env): promoted to the trunk (auto_deploy)") }
-        for env in summary.deploys { progress("env/\(env): deploy queued") }
+/// The services of one run, wired to each other through their wake-up signals, in start order
+/// (the group stops them in reverse: lanes first, the heartbeat last).
+struct Wiring {
+    let lanes: [WorkerLane]
+    let running = RunningJobs()
+    let queueChanged = WakeSignal()
+    let gitChanged = WakeSignal()
+    let passes: ReconcilePasses
+    let services: [ServiceGroupConfiguration.ServiceConfiguration]
+
+    init(controller: Controller, settings: Controller.Settings, logger: Logger) {
+        lanes = settings.lanes ?? controller.lanes()
+        passes = ReconcilePasses(reconciler: controller.reconciler)
+        services = [
+            .init(
+                service: LeaseHeartbeat(
+                    store: controller.store,
+                    worker: controller.worker,
+                    running: running,
+                    leaseDuration: Controller.leaseDuration,
+                    logger: logger
+                )
+            ),
+            .init(
+                service: ReconcileService(
+                    passes: passes,
+                    notifySocket: controller.state.notifySocket,
+                    gitChanged: gitChanged,
+                    queueChanged: queueChanged,
+                    poll: settings.poll,
+                    logger: logger
+                )
+            ),
+            .init(
+                service: JobWorkers(
+                    lanes: lanes,
+                    runner: controller.runner,
+                    running: running,
+                    queueChanged: queueChanged,
+                    gitChanged: gitChanged,
+                    leaseDuration: Controller.leaseDuration,
+                    idlePoll: settings.poll,
+                    grace: settings.grace,
+                    logger: logger
+                )
+            ),
+        ]
     }
 }
 

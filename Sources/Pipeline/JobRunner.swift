@@ -39,19 +39,32 @@ public struct JobRunner: Sendable {
 
     /// Runs `job` (leased by `worker`). Errors of the job itself are recorded, never thrown; what
     /// is thrown is a store failure, after which the lease simply expires and the job runs again.
+    /// A job cancelled mid-way (the controller is stopping) is handed back to the queue without
+    /// counting the lease as an attempt. git, the store and the hosts are used from the blocking
+    /// pool, never from a cooperative thread.
     public func run(_ job: Job) async throws {
         do {
             switch job.key.step {
             case .coding: try await code(job)
             case .testing: try await test(job)
-            case .merge: try merge(job)
-            case .deploy: try await deploy(job)
+            case .merge: try await offload { try merge(job) }
+            case .deploy: try await offload { try deploy(job) }
             case .monitor:
-                try store.complete(jobID: job.id, worker: worker)
+                try await offload { try store.complete(jobID: job.id, worker: worker) }
             }
+        } catch let error where error is CancellationError || Task.isCancelled {
+            try await offload { try store.handBack(jobID: job.id, worker: worker, reason: "the controller is stopping") }
         } catch let error as StoreError {
             throw error
-        } catch  where job.key.step == .deploy {
+        } catch {
+            try await offload { try recordFailure(of: job, error: error) }
+        }
+    }
+
+    /// A job that threw: retried with backoff; one that runs out of attempts fails its task (or, for a
+    /// deploy, the tasks it was shipping) with the error as the reason.
+    private func recordFailure(of job: Job, error: Error) throws {
+        if job.key.step == .deploy {
             // A host unreachable, locked, or an upload cut: nothing switched; try again later.
             let environment = Reconciler.environment(ofDeploy: job.key)
             let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
@@ -66,17 +79,17 @@ public struct JobRunner: Sendable {
                     + (failed.state == .dead ? " — gave up after \(failed.attempts) attempts; run devsys deploy to try again" : ""),
                 data: ["env": environment, "commit": job.key.inputCommit]
             )
-        } catch {
-            // git or the file system failed under the job: retry it with backoff, and let the task say why.
-            let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
-            if failed.state == .dead {
-                try store.transition(
-                    taskID: job.key.taskID,
-                    from: [.queued, .coding, .testing, .review],
-                    to: .failed,
-                    reason: "\(job.key.step.rawValue) kept failing: \(error)"
-                )
-            }
+            return
+        }
+        // git or the file system failed under the job: retry it with backoff, and let the task say why.
+        let failed = try store.fail(jobID: job.id, worker: worker, error: "\(error)", retryable: true)
+        if failed.state == .dead {
+            try store.transition(
+                taskID: job.key.taskID,
+                from: [.queued, .coding, .testing, .review],
+                to: .failed,
+                reason: "\(job.key.step.rawValue) kept failing: \(error)"
+            )
         }
     }
 
@@ -85,8 +98,23 @@ public struct JobRunner: Sendable {
     /// Checks the task branch out, runs the coding agent, commits its change, and queues the tests.
     /// Stops early (completing the job) when the task is no longer waiting for code.
     private func code(_ job: Job) async throws {
+        guard let attempt = try await offload({ try startCoding(job) }) else { return }
+        let outcome = try await CodingAgent(runner: runner).attempt(attempt.request)
+        try await offload { try recordCoding(outcome, task: attempt.task, attempt: attempt.request.attempt, job: job) }
+    }
+
+    /// One coding attempt about to run: the task as it was read, and what the agent gets.
+    private struct CodingStart: Sendable {
+        var task: TaskRecord
+        var request: CodingRequest
+    }
+
+    /// Reads the task and its spec and moves it to `coding`; nil (the job completed) when the task
+    /// no longer waits for code.
+    private func startCoding(_ job: Job) throws -> CodingStart? {
         guard let task = try store.task(id: job.key.taskID), [.queued, .coding].contains(task.state) else {
-            return try store.complete(jobID: job.id, worker: worker)
+            try store.complete(jobID: job.id, worker: worker)
+            return nil
         }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let attempt = task.attempt + 1
@@ -96,18 +124,22 @@ public struct JobRunner: Sendable {
 
         let feedback = job.attempts > 1 && job.lastError != nil ? job.lastError : CodingPayload(decoding: job.payload).feedback
         let scratch = state.workFolder.appendingPathComponent("\(task.id)")
-        let outcome = try await CodingAgent(runner: runner).attempt(
-            CodingRequest(
-                repositoryPath: repositoryPath,
-                taskID: task.id,
-                spec: context.spec,
-                head: head,
-                attempt: attempt,
-                feedback: feedback,
-                agent: context.config.agents.coding,
-                scratchFolder: scratch
-            )
+        let request = CodingRequest(
+            repositoryPath: repositoryPath,
+            taskID: task.id,
+            spec: context.spec,
+            head: head,
+            attempt: attempt,
+            feedback: feedback,
+            agent: context.config.agents.coding,
+            scratchFolder: scratch
         )
+        return CodingStart(task: task, request: request)
+    }
+
+    /// Records what the coding agent did: a commit moves the task to testing, a failure sends it
+    /// back to coding after the spec's backoff, or fails it once its attempts are used up.
+    private func recordCoding(_ outcome: CodingOutcome, task: TaskRecord, attempt: Int, job: Job) throws {
         switch outcome {
         case .committed(let commit, let paths):
             try store.transaction { transaction in
@@ -168,20 +200,42 @@ public struct JobRunner: Sendable {
     /// Runs the app's tests and the spec's `run` checks on the branch head, stores the JUnit
     /// report (note + file), then moves the task to review (or merge) or back to coding.
     private func test(_ job: Job) async throws {
+        guard let start = try await offload({ try startTesting(job) }) else { return }
+        let report = try await TestingAgent(runner: runner).test(start.request)
+        try await offload { try recordTests(report, task: start.task, context: start.context, job: job) }
+    }
+
+    /// One test run about to start.
+    private struct TestingStart: @unchecked Sendable {
+        var task: TaskRecord
+        var context: TaskContext
+        var request: TestRequest
+    }
+
+    /// Reads the task and its spec; nil (the job completed) when the task no longer waits for
+    /// tests of this commit.
+    private func startTesting(_ job: Job) throws -> TestingStart? {
         guard let task = try store.task(id: job.key.taskID), task.state == .testing, task.branchHead == job.key.inputCommit,
             let commit = ObjectID(hex: job.key.inputCommit)
-        else { return try store.complete(jobID: job.id, worker: worker) }
+        else {
+            try store.complete(jobID: job.id, worker: worker)
+            return nil
+        }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
-        let report = try await TestingAgent(runner: runner).test(
-            TestRequest(
-                repositoryPath: repositoryPath,
-                taskID: task.id,
-                commit: commit,
-                spec: context.spec,
-                testCommand: context.config.apps.first { $0.name == context.spec.app }?.test,
-                scratchFolder: state.workFolder.appendingPathComponent(task.id)
-            )
+        let request = TestRequest(
+            repositoryPath: repositoryPath,
+            taskID: task.id,
+            commit: commit,
+            spec: context.spec,
+            testCommand: context.config.apps.first { $0.name == context.spec.app }?.test,
+            scratchFolder: state.workFolder.appendingPathComponent(task.id)
         )
+        return TestingStart(task: task, context: context, request: request)
+    }
+
+    /// Stores the report (note + file), then moves the task to review (or merge) or back to coding.
+    private func recordTests(_ report: TestReport, task: TaskRecord, context: TaskContext, job: Job) throws {
+        let commit = report.commit
         try TestingAgent.storeReport(report, for: commit, in: context.repository, reportsFolder: state.reportsFolder(taskID: task.id))
         try store.transaction { transaction in
             try transaction.appendEvent(
@@ -225,7 +279,7 @@ public struct JobRunner: Sendable {
 
     /// Brings an environment to the commit its env ref names, unless the ref moved on since the
     /// job was queued (a newer job deploys that) or the hosts already serve it.
-    private func deploy(_ job: Job) async throws {
+    private func deploy(_ job: Job) throws {
         let environment = Reconciler.environment(ofDeploy: job.key)
         let repository = try Repository.open(at: repositoryPath)
         let desired = try EnvironmentRefs(repository: repository, environment: environment).desired()
@@ -233,22 +287,13 @@ public struct JobRunner: Sendable {
         guard let commit = desired, commit.hex == job.key.inputCommit, try agent.liveCommit(environment) != commit else {
             return try store.complete(jobID: job.id, worker: worker)
         }
-        let report = try await Self.onThread {
-            try agent.deploy(
-                environment: environment,
-                commit: commit,
-                actor: "devsys",
-                reason: "refs/heads/env/\(environment) moved to \(commit.short)"
-            )
-        }
+        let report = try agent.deploy(
+            environment: environment,
+            commit: commit,
+            actor: "devsys",
+            reason: "refs/heads/env/\(environment) moved to \(commit.short)"
+        )
         try store.complete(jobID: job.id, worker: worker, result: try? JSONEncoder().encode(report))
-    }
-
-    /// Runs blocking work (SSH, HTTP) on a thread of its own, not on a cooperative one.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-        }
     }
 
     // MARK: Merge
@@ -294,6 +339,7 @@ public enum PipelineError: Error, CustomStringConvertible {
     case notApproved(String)
     case branchMoved(String)
     case trunkKeepsMoving(String)
+    case badCommit(String, String, String)
 
     public var description: String {
         switch self {
@@ -309,6 +355,8 @@ public enum PipelineError: Error, CustomStringConvertible {
             "task \(id) has no branch task/\(id) yet"
         case .notApproved(let id):
             "task \(id) needs an approval first: devsys pr approve \(id)"
+        case .badCommit(let environment, let commit, let why):
+            "\(commit) is marked bad in \(environment) (\(why)); deploy it anyway with: devsys deploy \(environment) --rev \(commit) --force"
         case .branchMoved(let id):
             "task/\(id) moved since it was tested; it will be tested again before it can merge"
         case .trunkKeepsMoving(let id):

@@ -16,9 +16,12 @@ public struct ReconcileSummary: Sendable, Equatable {
     public var promoted: [String] = []
     /// Environments a deploy job was queued for (their env ref differs from what they serve).
     public var deploys: [String] = []
+    /// Tasks failed because their job gave up (``DeadJobs``).
+    public var failed: [String] = []
 
     public var changedAnything: Bool {
-        !(started.isEmpty && updated.isEmpty && cancelled.isEmpty && invalid.isEmpty && merged.isEmpty && promoted.isEmpty && deploys.isEmpty)
+        !(started.isEmpty && updated.isEmpty && cancelled.isEmpty && invalid.isEmpty && merged.isEmpty && promoted.isEmpty && deploys.isEmpty
+            && failed.isEmpty)
     }
 }
 

@@ -19,13 +19,12 @@ public struct TaskActions: Sendable {
         self.store = store
     }
 
-    /// Starts a failed or rejected task again (`TaskRetry`: from the head of its branch, with the
-    /// reason it ended as feedback).
-    /// - Returns: The task as it is now, and the job that will run.
+    /// Starts a failed or rejected task again from the step that failed (`TaskRetry`).
+    /// - Returns: The task as it is now, the step it starts from again and the job that will run it.
     /// - Throws: `PipelineError` (unknown, not failed or rejected, spec gone), `ActionRefusal`
     ///   (cancelled, role).
     @discardableResult
-    public func retry(taskID: String, by actor: Principal) throws -> (task: TaskRecord, job: Job) {
+    public func retry(taskID: String, by actor: Principal) throws -> (task: TaskRecord, step: TaskRetry.Step, job: Job) {
         try store.audited(actor, "task.retry", target: "task/\(taskID)") { _ in
             try actor.require(Self.role, to: "retry task \(taskID)")
             guard let task = try store.task(id: taskID) else { throw PipelineError.unknownTask(taskID) }

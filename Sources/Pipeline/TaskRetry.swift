@@ -9,9 +9,17 @@ import Store
 import FoundationXML
 #endif
 
-/// Restarts a `failed` or `rejected` task (`devsys task retry`): back to `queued` with a fresh
-/// round of `max_attempts`, and a coding job that starts from the branch head, with the reason
-/// it ended as the agent's feedback.
+/// Restarts a `failed` or `rejected` task (`devsys task retry`) from the step that failed
+/// (DESIGN §4):
+///
+/// - coding (attempts used up, a rejection, an invalid spec now fixed): back to `queued` with a
+///   fresh round of `max_attempts` and a coding job from the branch head, with the reason it ended
+///   as the agent's feedback;
+/// - testing (the test job gave up): the branch head is tested again;
+/// - merge (the merge job gave up): back to review, merged again with `review: auto`;
+/// - deploy (the deploy failed or gave up): back to `merged` and deployed again — the env ref moves
+///   to the trunk when it no longer holds the task's change, and the environment's deploy job
+///   runs again. Nothing is coded again.
 ///
 /// Attempt numbers go on from the last one rather than from 1: the coding agent recognises a
 /// commit it already made by its `Attempt:` trailer, so a reused number would skip the work.
@@ -24,15 +32,129 @@ public struct TaskRetry: Sendable {
         self.store = store
     }
 
-    /// - Returns: The task as it is now, and the coding job that will run.
+    /// The step a retry starts from.
+    public enum Step: String, Sendable {
+        case coding, testing, merge, deploy
+    }
+
+    /// - Returns: The task as it is now, the step it starts from again and the job that will run it.
     /// - Throws: `PipelineError.unknownTask`, `.wrongState` (not failed or rejected),
-    ///   `.invalidSpec` (the spec is gone or broken on the trunk).
+    ///   `.invalidSpec` (the spec is gone or broken on the trunk), `.badCommit` (a redeploy of a
+    ///   commit marked bad: that takes `devsys deploy --force`).
     @discardableResult
-    public func retry(taskID: String, actor: String, now: Date = .now) throws -> (task: TaskRecord, job: Job) {
+    public func retry(taskID: String, actor: String, now: Date = .now) throws -> (task: TaskRecord, step: Step, job: Job) {
         guard let task = try store.task(id: taskID) else { throw PipelineError.unknownTask(taskID) }
         guard [.failed, .rejected].contains(task.state) else { throw PipelineError.wrongState(taskID, task.state, expected: "failed or rejected") }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let head = try context.repository.reference(named: "refs/heads/task/\(taskID)")
+        switch (task.state == .rejected ? .coding : try failedStep(of: task), head, context.spec.deploy?.env) {
+        case (.testing, let head?, _):
+            return try retest(task, head: head, actor: actor, now: now)
+        case (.merge, let head?, _):
+            return try remerge(task, head: head, actor: actor, now: now)
+        case (.deploy, _, let environment?):
+            return try redeploy(task, to: environment, context: context, actor: actor, now: now)
+        default:
+            return try recode(task, head: head, context: context, actor: actor, now: now)
+        }
+    }
+
+    /// The step a failed task failed at: the state it was in when it failed, from its history.
+    func failedStep(of task: TaskRecord) throws -> Step {
+        let failure = try store.events(taskID: task.id, limit: 500).last { $0.kind == "task.state" && $0.data["to"] == TaskState.failed.rawValue }
+        switch failure?.data["from"].flatMap(TaskState.init(rawValue:)) {
+        case .testing: return .testing
+        case .review: return .merge
+        case .merged, .deploying, .deployed: return .deploy
+        default: return .coding
+        }
+    }
+
+    private func retest(_ task: TaskRecord, head: ObjectID, actor: String, now: Date) throws -> (task: TaskRecord, step: Step, job: Job) {
+        try store.transaction { transaction in
+            try moveBack(task, to: .testing, branchHead: head, actor: actor, transaction: transaction, now: now)
+            let job = try transaction.restart(
+                JobKey(taskID: task.id, step: .testing, inputCommit: head.hex),
+                maxAttempts: Reconciler.crashAllowance + 1,
+                now: now
+            )
+            return (try transaction.task(id: task.id) ?? task, .testing, job)
+        }
+    }
+
+    private func remerge(_ task: TaskRecord, head: ObjectID, actor: String, now: Date) throws -> (task: TaskRecord, step: Step, job: Job) {
+        try store.transaction { transaction in
+            try moveBack(task, to: .review, branchHead: head, actor: actor, transaction: transaction, now: now)
+            let job = try transaction.restart(
+                JobKey(taskID: task.id, step: .merge, inputCommit: head.hex),
+                maxAttempts: Reconciler.crashAllowance + 1,
+                now: now
+            )
+            return (try transaction.task(id: task.id) ?? task, .merge, job)
+        }
+    }
+
+    /// A deploy that failed or gave up: the task goes back to `merged`, the env ref is moved to the
+    /// trunk if it no longer holds the task's change, and the environment's deploy job runs again.
+    private func redeploy(
+        _ task: TaskRecord,
+        to environment: String,
+        context: TaskContext,
+        actor: String,
+        now: Date
+    ) throws -> (task: TaskRecord, step: Step, job: Job) {
+        let refs = EnvironmentRefs(repository: context.repository, environment: environment)
+        var desired = try refs.desired()
+        let change = task.branchHead.flatMap(ObjectID.init(hex:))
+        let holdsChange = try desired.map { desired in try change.map { try context.repository.isAncestor($0, of: desired) } ?? true } ?? false
+        if !holdsChange {
+            let trunk = context.trunkCommit
+            if let bad = try refs.badReason(trunk) { throw PipelineError.badCommit(environment, trunk.short, bad) }
+            try refs.move(to: trunk, expecting: desired, message: "devsys: task retry of \(task.id) by \(actor)")
+            desired = trunk
+        }
+        guard let commit = desired else { throw PipelineError.noBranch(task.id) }
+        return try store.transaction { transaction in
+            try moveBack(task, to: .merged, branchHead: nil, actor: actor, transaction: transaction, now: now)
+            // Whatever the hosts were brought to, this commit is deployed again.
+            try transaction.setValue(nil, forKey: DeploymentAgent.liveKey(environment), now: now)
+            let job = try transaction.restart(
+                Reconciler.deployKey(environment, commit),
+                maxAttempts: Reconciler.deployAttempts,
+                backoff: Reconciler.deployBackoff,
+                now: now
+            )
+            return (try transaction.task(id: task.id) ?? task, .deploy, job)
+        }
+    }
+
+    private func moveBack(
+        _ task: TaskRecord,
+        to state: TaskState,
+        branchHead: ObjectID?,
+        actor: String,
+        transaction: Store.Transaction,
+        now: Date
+    ) throws {
+        guard try transaction.transition(taskID: task.id, from: [task.state], to: state, reason: "retried by \(actor)", at: now) else {
+            throw PipelineError.wrongState(task.id, task.state, expected: "failed or rejected (it moved meanwhile; try again)")
+        }
+        if let branchHead {
+            var record = try transaction.task(id: task.id) ?? task
+            record.branchHead = branchHead.hex
+            record.updatedAt = now
+            try transaction.upsertTask(record)
+        }
+    }
+
+    private func recode(
+        _ task: TaskRecord,
+        head: ObjectID?,
+        context: TaskContext,
+        actor: String,
+        now: Date
+    ) throws -> (task: TaskRecord, step: Step, job: Job) {
+        let taskID = task.id
         let lastAttempt = try head.map { try Reindexer.attemptsUsed(on: $0, taskID: taskID, in: context.repository, trunk: context.trunkCommit) } ?? 0
         let attempt = max(task.attempt, lastAttempt)
         let feedback = "A previous round of this task ended \(task.state.rawValue)" + (task.reason.map { ": \($0)" } ?? ".") + "\n"
@@ -58,7 +180,7 @@ public struct TaskRetry: Sendable {
                 backoff: context.spec.retryPolicy.backoff,
                 now: now
             )
-            return (record, job)
+            return (record, .coding, job)
         }
     }
 }

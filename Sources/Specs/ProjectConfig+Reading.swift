@@ -51,6 +51,7 @@ enum CodingAgentKey: String, YAMLKey {
     case kind, command
     case timeoutSeconds = "timeout_s"
     case protected
+    case parallel
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -320,6 +321,9 @@ enum ProjectConfigReader {
         var ok = true
         if let v = fields[.kind] {
             if let kind = d.choice(v, of: ProjectConfig.CodingAgent.Kind.self) { coding.kind = kind } else { ok = false }
+        }
+        if let v = fields[.parallel] {
+            if let n = d.integer(v, in: 1...64) { coding.parallel = n } else { ok = false }
         }
         if let v = fields[.command] {
             if d.document.kind(v.node) == .scalar, !d.document.isEmptyValue(v.node) {

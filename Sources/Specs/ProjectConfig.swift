@@ -26,6 +26,7 @@ import Foundation
 /// | `agents.coding.command` | with `command` | | argv list; overrides the preset for `opencode`/`aider` |
 /// | `agents.coding.timeout_s` | no | `1800` | 1–86400 |
 /// | `agents.coding.protected` | no | `[]` | more paths the coding agent may not change (besides `specs/`, `monitoring/`, `hooks/`, `devsys.yaml`, `.git*`) |
+/// | `agents.coding.parallel` | no | `1` | 1–64 coding agents at once |
 /// | `agents.testing.parallel` | no | `2` | 1–64 test jobs at once |
 /// | `notifications` | no | `[]` | list of `{name, kind: webhook or slack, url, secret_env, events}`; `events` empty means all |
 ///
@@ -140,14 +141,17 @@ public struct ProjectConfig: Hashable, Sendable {
         public var timeoutSeconds: Int
         /// Paths protected on top of `alwaysProtected`.
         public var protected: [String]
+        /// How many coding agents run at once (the coding lane's slots).
+        public var parallel: Int
 
         public var protectedPaths: [String] { CodingAgent.alwaysProtected + protected }
 
-        public init(kind: Kind = .script, command: [String]? = nil, timeoutSeconds: Int = 1800, protected: [String] = []) {
+        public init(kind: Kind = .script, command: [String]? = nil, timeoutSeconds: Int = 1800, protected: [String] = [], parallel: Int = 1) {
             self.kind = kind
             self.command = command
             self.timeoutSeconds = timeoutSeconds
             self.protected = protected
+            self.parallel = parallel
         }
     }
 

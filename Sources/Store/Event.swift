@@ -57,6 +57,19 @@ extension Store {
             return try rows.reversed().map(Event.init(row:))
         }
     }
+
+    /// The events appended after event `id`, oldest first: what happened since a run began.
+    public func events(after id: Int64, limit: Int = 10_000) throws -> [Event] {
+        try read("read events") { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM event WHERE id > ? ORDER BY id LIMIT ?"), arguments: [id, limit])
+                .map(Event.init(row:))
+        }
+    }
+
+    /// The id of the latest event, 0 when there is none.
+    public func lastEventID() throws -> Int64 {
+        try read("read the latest event id") { db in try Int64.fetchOne(db, sql: "SELECT max(id) FROM event") ?? 0 }
+    }
 }
 
 extension Store.Transaction {

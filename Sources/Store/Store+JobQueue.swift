@@ -182,19 +182,7 @@ extension Store.Transaction {
 
     public func lease(worker: String, steps: Set<JobStep>? = nil, for duration: TimeInterval, now: Date = .now) throws -> Job? {
         let nowMilliseconds = now.storeMilliseconds
-        let expired = try Row.fetchAll(
-            db.cachedStatement(sql: JobSQL.deadLetterExpiredLastAttempts),
-            arguments: [nowMilliseconds]
-        )
-        for row in expired {
-            try appendEvent(
-                taskID: row["task_id"],
-                kind: "job.dead",
-                message: row["last_error"],
-                data: ["job": String(row["id"] as Int64), "step": row["step"], "inputCommit": row["input_commit"]],
-                at: now
-            )
-        }
+        try deadLetterExpiredLastAttempts(now: now)
 
         let leased = try Row.fetchOne(
             db.cachedStatement(sql: steps.map { JobSQL.lease(filter: Store.stepFilter($0)) } ?? JobSQL.leaseAnyStep),

@@ -139,6 +139,11 @@ extension Store.Transaction {
 }
 
 extension Store.Transaction {
+    /// ``Store/task(id:)`` inside a transaction.
+    public func task(id: String) throws -> TaskRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM task WHERE id = ?"), arguments: [id]).map(TaskRecord.init(row:))
+    }
+
     /// ``Store/deleteAllTasks()`` inside a transaction, so a reindex replaces the tasks in one step.
     @discardableResult
     public func deleteAllTasks() throws -> Int {

@@ -69,7 +69,7 @@ extension Devsys {
             let state = StateDirectory.inside(gitDirectory: control.repository.gitDirectory)
             let controller = try Controller(repositoryPath: control.repository.gitDirectory.path, state: state)
             step("devsys run --until-idle  (coding agent → task/001-about-page, testing agent → JUnit note)")
-            guard try await controller.runUntilIdle(deadline: deadline, progress: printProgress) else {
+            guard try await controller.runUntilIdle(deadline: deadline).idle else {
                 throw CommandFailure("demo: still busy after \(timeout) s")
             }
             let taskID = "001-about-page"
@@ -85,7 +85,7 @@ extension Devsys {
             print("merge: \(merged)")
 
             step("devsys run --until-idle  (auto_deploy: env/staging → the trunk; deploy to \(host.name), verify, tag)")
-            guard try await controller.runUntilIdle(deadline: deadline, progress: printProgress) else {
+            guard try await controller.runUntilIdle(deadline: deadline).idle else {
                 throw CommandFailure("demo: still busy after \(timeout) s")
             }
             let final = try controller.store.task(id: taskID)

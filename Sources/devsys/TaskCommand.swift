@@ -49,10 +49,15 @@ extension Devsys {
             static let configuration = CommandConfiguration(
                 abstract: "Start a failed or rejected task again.",
                 discussion: """
-                    The task goes back to queued with a fresh round of retry_policy.max_attempts; its
-                    coding agent starts from the head of task/<id>, with the reason the task ended as
-                    feedback. A running controller picks it up at once; otherwise run
-                    'devsys run --until-idle'.
+                    The task starts again from the step that failed:
+                      coding   (attempts used up, rejected) — back to queued with a fresh round of
+                               retry_policy.max_attempts; the agent starts from the head of
+                               task/<id>, with the reason the task ended as feedback;
+                      testing  (the test job gave up) — the branch head is tested again;
+                      merge    (the merge job gave up) — back to review, merged again;
+                      deploy   (the deploy failed or gave up) — deployed again, not coded again; the
+                               env ref moves to the trunk if the change is no longer on it.
+                    A running controller picks it up at once; otherwise run 'devsys run --until-idle'.
 
                       devsys task retry 002-login
 
@@ -71,9 +76,18 @@ extension Devsys {
             func run() throws {
                 let (control, state, store) = try options.openStore()
                 let actions = TaskActions(repositoryPath: options.repositoryPath(of: control), store: store)
-                let (record, job) = try failingAsCommand { try actions.retry(taskID: id, by: actor.principal(control: control)) }
-                let start = record.branchHead.map { "task/\(id) at \(shortHex($0))" } ?? "the trunk"
-                print("task \(id) queued again: attempt \(record.attempt + 1) of \(record.maxAttempts) starts from \(start) (job \(job.id))")
+                let (record, step, job) = try failingAsCommand { try actions.retry(taskID: id, by: actor.principal(control: control)) }
+                switch step {
+                case .coding:
+                    let start = record.branchHead.map { "task/\(id) at \(shortHex($0))" } ?? "the trunk"
+                    print("task \(id) queued again: attempt \(record.attempt + 1) of \(record.maxAttempts) starts from \(start) (job \(job.id))")
+                case .testing:
+                    print("task \(id) is tested again at \(shortHex(job.key.inputCommit)) (job \(job.id))")
+                case .merge:
+                    print("task \(id) is back in review at \(shortHex(job.key.inputCommit)); its merge runs again (job \(job.id))")
+                case .deploy:
+                    print("task \(id) is deployed again: \(job.key.taskID) at \(shortHex(job.key.inputCommit)) (job \(job.id))")
+                }
                 _ = NotifySocket.send(to: state.notifySocket)
             }
         }

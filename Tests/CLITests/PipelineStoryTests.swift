@@ -117,7 +117,8 @@ import Testing
         let team = try Team()
         try team.pushSpec("004-broken", maxAttempts: 2, agent: "echo \"<?php echo 'attempt '.$DEVSYS_ATTEMPT;\" > app/004-broken.php\n")
         let run = try team.runUntilIdle()
-        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.status == 1, "a run in which a task failed exits 1: \(run.stderr)")
+        #expect(run.stderr.contains("task failed: 004-broken: attempt 2 of 2"), "the summary names it: \(run.stderr)")
         #expect(try team.state(of: "004-broken") == "failed")
         let show = try devsys("task", "show", "004-broken", "--repo", team.bare.path)
         #expect(show.stdout.contains("attempt 2 of 2"), "\(show.stdout)")
@@ -228,7 +229,9 @@ import Testing
         try FileManager.default.removeItem(at: team.bare.appendingPathComponent("hooks/pre-receive"))
         try git("push", "-q", "origin", "main", in: team.clone)
 
-        #expect(try team.runUntilIdle().status == 0)
+        let run = try team.runUntilIdle()
+        #expect(run.status == 1, "the invalid spec failed its task: \(run.stderr)")
+        #expect(run.stderr.contains("task failed: 009-later: spec is invalid"), "\(run.stderr)")
         #expect(try team.state(of: "008-gone") == "cancelled")
         #expect(try team.state(of: "009-later") == "failed")
         let show = try devsys("task", "show", "009-later", "--repo", team.bare.path)
@@ -294,7 +297,7 @@ import Testing
                 PHP
                 """
         )
-        #expect(try team.runUntilIdle().status == 0)
+        #expect(try team.runUntilIdle().status == 1)
         #expect(try team.state(of: "012-again") == "failed")
         FileManager.default.createFile(atPath: "\(traces)/go", contents: nil)
         let retry = try devsys("task", "retry", "012-again", "--repo", team.bare.path)

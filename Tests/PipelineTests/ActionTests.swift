@@ -26,7 +26,7 @@ import Testing
         try repo.addSpec("201-review")
         try repo.commit("Add 201")
         let controller = try Controller(repositoryPath: repo.path, state: repo.state)
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         let store = controller.store
         let actions = PullRequestActions(repositoryPath: repo.path, store: store, state: repo.state)
         let tested = try repo.rev("task/201-review")
@@ -50,7 +50,7 @@ import Testing
         #expect(moved?.description.contains("moved since it was tested") == true, "\(String(describing: moved))")
 
         // Tested again and back in review: the approval of the earlier head does not count.
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         let task = try #require(try store.task(id: "201-review"))
         #expect(task.state == .review && task.branchHead == fixed, "\(task)")
         #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
@@ -77,7 +77,7 @@ import Testing
         try repo.addSpec("212-review")
         try repo.commit("Add the specs")
         let controller = try Controller(repositoryPath: repo.path, state: repo.state)
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         let store = controller.store
         let reviews = PullRequestActions(repositoryPath: repo.path, store: store)
         let tasks = TaskActions(repositoryPath: repo.path, store: store)
@@ -88,8 +88,8 @@ import Testing
         try reviews.reject(taskID: "211-reject", reason: "wrong colour", by: Self.ada)
         #expect(try store.task(id: "211-reject")?.reason == "rejected by Ada Lovelace <ada@example.com>: wrong colour")
         #expect(throws: PipelineError.self) { try tasks.retry(taskID: "212-review", by: Self.ada) }
-        let (queued, _) = try tasks.retry(taskID: "211-reject", by: Self.ada)
-        #expect(queued.state == .queued)
+        let (queued, step, _) = try tasks.retry(taskID: "211-reject", by: Self.ada)
+        #expect(queued.state == .queued && step == .coding)
 
         // Cancelled while its coding job waits: the job ends without running the agent.
         let cancelled = try tasks.cancel(taskID: "211-reject", reason: "superseded", by: Self.ada)
@@ -99,7 +99,7 @@ import Testing
         }
         #expect(throws: ActionRefusal.self) { try tasks.retry(taskID: "211-reject", by: Self.ada) }
         #expect(throws: PipelineError.self) { try tasks.cancel(taskID: "999-nothing", by: Self.ada) }
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         #expect(try store.task(id: "211-reject")?.state == .cancelled)
         #expect(try repo.rev("task/211-reject") == head, "no new attempt was made")
         #expect(try store.events(taskID: "211-reject", limit: 100).contains { $0.kind == "task.cancelled" && $0.message.hasSuffix("superseded") })

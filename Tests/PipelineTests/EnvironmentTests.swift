@@ -71,7 +71,7 @@ import Testing
     private func ship(_ id: String, _ setup: Setup, _ controller: Controller) async throws {
         try setup.repo.addSpec(id, review: "auto", deployTo: "staging", httpCheck: "/\(id).txt", httpBody: "1")
         try setup.repo.commit("Add \(id)")
-        #expect(try await controller.runUntilIdle(deadline: .now + 90))
+        #expect(try await controller.runUntilIdle(deadline: .now + 90).idle)
         try setup.repo.git("reset", "-q", "--hard")  // the work tree catches up with the merges devsys made
     }
 
@@ -149,7 +149,7 @@ import Testing
 
         // Plain git: the env ref goes back to the first deploy's commit.
         try setup.repo.git("update-ref", "refs/heads/env/staging", "deploy/staging/0001^{commit}")
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         #expect(setup.served(0) == first && setup.served(1) == first)
         let tags = try setup.refs.tags()
         #expect(tags.map(\.commit) == [first, second, first], "the rollback is a deploy of its own, tagged")
@@ -172,10 +172,10 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: app + "/current", withDestinationPath: "revisions/" + older)
         #expect(setup.live(0) != second)
 
-        await controller.checkDrift(progress: { _ in })
+        await controller.checkDrift()
         let drift = try #require(try controller.store.events(limit: 50).first { $0.kind == "drift.detected" })
         #expect(drift.message.contains("staging/h1") && drift.message.contains("expected \(second.prefix(12))"))
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         #expect(setup.live(0) == second && setup.served(0) == second)
         #expect(setup.live(1) == second)
     }
@@ -185,7 +185,7 @@ import Testing
         let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
         try setup.repo.addSpec("341-prod", review: "auto", deployTo: "prod")
         try setup.repo.commit("Add 341")
-        #expect(try await controller.runUntilIdle(deadline: .now + 60))
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         #expect(try controller.store.task(id: "341-prod")?.state == .merged)
         let prod = EnvironmentRefs(repository: try Repository.open(at: setup.repo.path), environment: "prod")
         #expect(try prod.desired() == nil, "approval: deployer keeps auto_deploy from promoting")

@@ -1,0 +1,132 @@
+import Agents
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// The worker lanes as one service. Each lane leases a job of its steps as soon as it has a free
+/// slot and runs it beside the others; a finished job wakes every lane (it may have queued the
+/// next step) and the reconciler (it may have moved the trunk).
+///
+/// On graceful shutdown no lane leases again; running jobs get `grace` to finish, then they are
+/// cancelled — their agents stopped — and their leases handed back without counting an attempt.
+struct JobWorkers: Service {
+    let lanes: [WorkerLane]
+    let runner: JobRunner
+    let running: RunningJobs
+    let queueChanged: WakeSignal
+    let gitChanged: WakeSignal
+    let leaseDuration: Duration
+    /// The longest a lane sleeps without a wake-up: a safety net, for work queued by another process.
+    let idlePoll: Duration
+    let grace: Duration
+    let logger: Logger
+
+    private var store: Store { runner.store }
+    private var worker: String { runner.worker }
+
+    func run() async throws {
+        let stop = StopFlag()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                for lane in lanes { group.addTask { await drive(lane, stop: stop) } }
+            }
+        } onGracefulShutdown: {
+            stop.set()
+            queueChanged.signal()
+        }
+    }
+
+    /// The loop of one lane: fill the free slots, then sleep until woken or the next job is due.
+    private func drive(_ lane: WorkerLane, stop: StopFlag) async {
+        let busy = LaneLoad()
+        var errors = LoopBackoff()
+        await withDiscardingTaskGroup { group in
+            while !stop.isSet && !Task.isCancelled {
+                let seen = queueChanged.generation
+                var wait = idlePoll
+                do {
+                    while busy.count < lane.slots, !stop.isSet, let job = try await lease(lane, busy: busy) {
+                        busy.add(job)
+                        running.add(job)
+                        group.addTask { await execute(job, lane: lane, busy: busy) }
+                    }
+                    if busy.count < lane.slots, let due = try await offload({ [store] in try store.nextDueDate(steps: lane.steps) }) {
+                        wait = min(wait, .milliseconds(max(0, Int64(due.timeIntervalSinceNow * 1000) + 1)))
+                    }
+                    errors.reset()
+                } catch {
+                    wait = errors.next()
+                    logger.error("\(lane.name) lane: cannot lease: \(error); retrying in \(wait)", metadata: ["lane": "\(lane.name)"])
+                }
+                await queueChanged.wait(after: seen, timeout: wait)
+            }
+            await drain(lane, busy: busy, group: &group)
+        }
+    }
+
+    private func lease(_ lane: WorkerLane, busy: LaneLoad) async throws -> Job? {
+        let seconds = Double(leaseDuration.components.seconds)
+        let excluded = lane.onePerTask ? busy.taskIDs : []
+        return try await offload { [store, worker] in
+            try store.lease(worker: worker, steps: lane.steps, excludingTasks: excluded, for: seconds)
+        }
+    }
+
+    private func execute(_ job: Job, lane: WorkerLane, busy: LaneLoad) async {
+        let metadata: Logger.Metadata = ["job": "\(job.id)", "step": "\(job.key.step.rawValue)", "task": "\(job.key.taskID)"]
+        logger.info("\(job.key.step.rawValue) \(job.key.taskID) started (job \(job.id), lease \(job.attempts))", metadata: metadata)
+        do {
+            try await runner.run(job)
+            logger.debug("\(job.key.step.rawValue) \(job.key.taskID) ended (job \(job.id))", metadata: metadata)
+        } catch {
+            logger.error("\(job.key.step.rawValue) \(job.key.taskID): \(error)", metadata: metadata)
+        }
+        running.remove(job)
+        busy.remove(job)
+        queueChanged.signal()
+        gitChanged.signal()
+    }
+
+    /// Shutdown: the lane's running jobs get the grace period, then are cancelled (and hand their
+    /// leases back).
+    private func drain(_ lane: WorkerLane, busy: LaneLoad, group: inout DiscardingTaskGroup) async {
+        guard busy.count > 0 else { return }
+        logger.info("\(lane.name) lane: waiting up to \(grace) for \(busy.count) running job(s)", metadata: ["lane": "\(lane.name)"])
+        let clock = ContinuousClock()
+        let deadline = clock.now + grace
+        while busy.count > 0, clock.now < deadline, !Task.isCancelled {
+            let seen = queueChanged.generation
+            guard busy.count > 0 else { break }
+            await queueChanged.wait(after: seen, timeout: deadline - clock.now)
+        }
+        if busy.count > 0 {
+            logger.notice("\(lane.name) lane: stopping \(busy.count) job(s) after the grace period; their leases go back uncounted")
+            group.cancelAll()
+        }
+    }
+}
+
+/// The jobs one lane runs now.
+final class LaneLoad: Sendable {
+    private let jobs = Mutex<[Int64: String]>([:])
+
+    var count: Int { jobs.withLock { $0.count } }
+    var taskIDs: Set<String> { jobs.withLock { Set($0.values) } }
+
+    func add(_ job: Job) { jobs.withLock { $0[job.id] = job.key.taskID } }
+    func remove(_ job: Job) { jobs.withLock { _ = $0.removeValue(forKey: job.id) } }
+}
+
+/// How long a loop waits after an error: 1 s, doubling to 30 s, reset by a success.
+struct LoopBackoff {
+    private var failures = 0
+
+    mutating func next() -> Duration {
+        failures += 1
+        return .seconds(min(30, 1 << min(failures - 1, 5)))
+    }
+
+    mutating func reset() { failures = 0 }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The controller's runtime from the operator's side: a real `devsys serve` with real script agents,
+/// a bare repository pushed to with the git CLI, and a `local` host served by php -S. Lanes do not
+/// wait for each other, a graceful stop costs no attempt, and random kills leave no task stuck.
+@Suite(.serialized) struct RuntimeTests {
+    /// A team's bare repository whose staging environment is one local host behind php -S.
+    final class Site {
+        let team: PipelineStoryTests.Team
+        let hostRoot: String
+        let server: PHPServer
+        var traces: String { team.traces.path }
+
+        init(codingParallel: Int = 1, autoDeploy: Bool = false) throws {
+            team = try PipelineStoryTests.Team()
+            hostRoot = team.scratch.path("host")
+            try FileManager.default.createDirectory(atPath: hostRoot + "/blog", withIntermediateDirectories: true)
+            server = try PHPServer(appRoot: hostRoot + "/blog")
+            try team.scratch.write(
+                "blog/devsys.yaml",
+                """
+                apps:
+                  blog: { path: app, test: php tests/run.php }
+                environments:
+                  staging: { hosts: [dev1], auto_deploy: \(autoDeploy), keep_revisions: 10 }
+                hosts:
+                  dev1: { transport: local, root: \(hostRoot), url: "\(server.url)" }
+                agents:
+                  coding: { kind: script, parallel: \(codingParallel) }
+                  testing: { parallel: 2 }
+
+                """
+            )
+            try push("Staging on a local host")
+        }
+
+        deinit { server.stop() }
+
+        /// Commits everything in the clone and pushes it; returns the new trunk commit.
+        @discardableResult
+        func push(_ message: String) throws -> String {
+            try git("add", "-A", in: team.clone)
+            try git("commit", "-q", "-m", message, in: team.clone)
+            let push = try gitResult("push", "-q", "origin", "main", in: team.clone)
+            try #require(push.status == 0, "push failed: \(push.stderr)")
+            return try git("rev-parse", "HEAD", in: team.clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Pushes a spec whose agent is `agent`, with extra spec lines.
+        func pushSpec(_ id: String, agent: String, extra: String = "", acceptance: String = "php tests/run.php") throws {
+            try team.scratch.write(
+                "blog/specs/\(id)/task.yaml",
+                """
+                id: \(id)
+                title: Task \(id)
+                kind: feature
+                app: blog
+                story: As a reader I want \(id) so that the test has something to check.
+                acceptance:
+                  - name: unit tests
+                    run: \(acceptance)
+                expected_artifacts: [app/\(id).php]
+                retry_policy: { max_attempts: 3, backoff_s: 0, max_backoff_s: 0 }
+                \(extra)
+                """
+            )
+            try team.scratch.write("blog/specs/\(id)/agent.sh", agent)
+            try push("Add task \(id)")
+        }
+
+        func devsys(_ arguments: String...) throws -> CommandResult {
+            try run(devsysBinary, arguments + ["--repo", team.bare.path])
+        }
+
+        /// The task's state; empty while the controller has not seen it yet.
+        func state(of id: String) throws -> String {
+            let show = try devsys("task", "show", id, "--json")
+            struct Shown: Decodable { var state: String }
+            return show.status == 0 ? try JSONDecoder().decode(Shown.self, from: Data(show.stdout.utf8)).state : ""
+        }
+
+        /// `devsys serve` on the bare repository, logging to a file, in a process group of its own.
+        func serve(_ extra: [String] = []) throws -> ChildProcess {
+            try ChildProcess(
+                devsysBinary,
+                ["serve", "--repo", team.bare.path, "--poll", "0.5"] + extra,
+                environment: commandEnvironment,
+                output: .log(team.scratch.path("serve.log")),
+                ownProcessGroup: true
+            )
+        }
+
+        var serveLog: String { (try? String(contentsOfFile: team.scratch.path("serve.log"), encoding: .utf8)) ?? "" }
+
+        /// What the host serves at /REVISION.
+        var served: String? {
+            let response = PlainHTTP.get(server.url + "/REVISION")
+            return response.status == 200 ? response.body.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+        }
+
+        func exists(_ trace: String) -> Bool { FileManager.default.fileExists(atPath: "\(traces)/\(trace)") }
+
+        func touch(_ trace: String) { _ = FileManager.default.createFile(atPath: "\(traces)/\(trace)", contents: nil) }
+    }
+
+    /// An agent that says it started, waits for `release` (at most a minute), then writes its page.
+    static func blockingAgent(_ id: String, traces: String, release: String) -> String {
+        """
+        echo $$ > "\(traces)/\(id).running"
+        i=0; while [ ! -e "\(traces)/\(release)" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+        cat > app/\(id).php <<'PHP'
+        \(PipelineStoryTests.page(id, good: true))
+        PHP
+        touch "\(traces)/\(id).done"
+        """
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `limit` passes on the monotonic clock.
+    static func eventually(within limit: Duration = .seconds(60), _ condition: () throws -> Bool) rethrows -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while clock.now < deadline {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    @Test func aRollbackPushedWithGitGoesLiveWhileTwoCodingAgentsWork() throws {
+        let site = try Site(codingParallel: 2)
+        // Two deploys to roll back between.
+        #expect(try site.devsys("deploy", "staging").status == 0)
+        let first = try git("rev-parse", "HEAD", in: site.team.clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        try site.team.scratch.write("blog/app/second.php", PipelineStoryTests.page("second", good: true))
+        let second = try site.push("A second version")
+        #expect(try site.devsys("deploy", "staging").status == 0)
+        #expect(site.served == second)
+
+        // A third task whose tests run only once both slow agents are working, then merges (review: auto).
+        let traces = site.traces
+        try site.pushSpec(
+            "023-quick",
+            agent: "cat > app/023-quick.php <<'PHP'\n\(PipelineStoryTests.page("023-quick", good: true))\nPHP\n",
+            extra: "review: auto",
+            acceptance:
+                "sh -c 'i=0; while ! [ -e \(traces)/021-slow-a.running -a -e \(traces)/021-slow-b.running ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done'"
+        )
+        let serve = try site.serve()
+        defer { serve.stop(signal: SIGKILL) }
+        #expect(try Self.eventually { try site.state(of: "023-quick") == "testing" }, "\(site.serveLog)")
+        try site.pushSpec("021-slow-a", agent: Self.blockingAgent("021-slow-a", traces: traces, release: "release"))
+        try site.pushSpec("021-slow-b", agent: Self.blockingAgent("021-slow-b", traces: traces, release: "release"))
+        #expect(
+            Self.eventually { site.exists("021-slow-a.running") && site.exists("021-slow-b.running") },
+            "both agents run at once: \(site.serveLog)"
+        )
+
+        // Tests and a merge while both coding slots are taken.
+        #expect(try Self.eventually { try site.state(of: "023-quick") == "merged" }, "\(site.serveLog)")
+        #expect(!site.exists("021-slow-a.done") && !site.exists("021-slow-b.done"))
+
+        // The emergency rollback, with plain git.
+        let clock = ContinuousClock()
+        let pushed = clock.now
+        let rollback = try gitResult("push", "-q", "--force", "origin", "\(first):refs/heads/env/staging", in: site.team.clone)
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(Self.eventually { site.served == first }, "the rollback went live: \(site.serveLog)")
+        let live = clock.now - pushed
+        print("rollback pushed → live with two busy coding agents: \(live)")
+        #expect(!site.exists("021-slow-a.done") && !site.exists("021-slow-b.done"), "live before either agent finished")
+
+        site.touch("release")
+        #expect(try Self.eventually { try site.state(of: "021-slow-a") == "review" && site.state(of: "021-slow-b") == "review" }, "\(site.serveLog)")
+        serve.stop(signal: SIGTERM)
+        #expect(serve.wait().status == 0, "\(site.serveLog)")
+    }
+
+    @Test func aGracefulStopMidCodingCostsNoAttempt() throws {
+        let site = try Site()
+        try site.pushSpec("031-stopped", agent: Self.blockingAgent("031-stopped", traces: site.traces, release: "go"))
+        let serve = try site.serve(["--grace", "0.5"])
+        defer { serve.stop(signal: SIGKILL) }
+        #expect(Self.eventually { site.exists("031-stopped.running") }, "\(site.serveLog)")
+        let agent = try #require(
+            Int32(String(contentsOfFile: "\(site.traces)/031-stopped.running", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        )
+
+        serve.stop(signal: SIGTERM)
+        #expect(serve.wait().status == 0, "serve stops cleanly on SIGTERM: \(site.serveLog)")
+        #expect(kill(agent, 0) != 0, "the agent was stopped with the controller")
+        #expect(site.serveLog.contains("leases go back uncounted"), "\(site.serveLog)")
+        #expect(try site.state(of: "031-stopped") == "coding", "the task waits, its job back in the queue")
+
+        site.touch("go")
+        let run = try site.devsys("run", "--until-idle", "--timeout", "120")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try site.state(of: "031-stopped") == "review")
+        #expect(try site.team.branchLog("031-stopped") == ["Task 031-stopped (attempt 1)|1"], "the stopped attempt did not count")
+    }
+
+    @Test func thirtyKillsAtRandomMomentsLeaveNoTaskStuck() throws {
+        let site = try Site(autoDeploy: true)
+        let ids = ["041-one", "042-two", "043-three", "044-four"]
+        for id in ids {
+            try site.pushSpec(
+                id,
+                agent: "sleep 0.3\ncat > app/\(id).php <<'PHP'\n\(PipelineStoryTests.page(id, good: true))\nPHP\n",
+                extra: "review: auto\ndeploy: { env: staging }"
+            )
+        }
+        var random = SplitMix64(seed: 0x6465_7673)
+        for _ in 0..<30 {
+            let serve = try site.serve()
+            usleep(UInt32(100_000 + random.next() % 600_000))
+            serve.stop(signal: SIGKILL)  // the whole group: the controller and the agents it ran
+            _ = serve.wait()
+        }
+        let run = try site.devsys("run", "--until-idle", "--timeout", "300")
+        #expect(run.stderr.contains("run: idle"), "\(run.stderr)")
+
+        let final: Set<String> = ["review", "merged", "deployed", "failed"]
+        for id in ids {
+            let state = try site.state(of: id)
+            #expect(final.contains(state), "\(id) is \(state) with nothing queued")
+            if state == "failed" {
+                let retry = try site.devsys("task", "retry", id)
+                #expect(retry.status == 0, "a failed task can be retried: \(retry.stderr)")
+            }
+        }
+        // Whatever the kills failed comes through on retry.
+        _ = try site.devsys("run", "--until-idle", "--timeout", "300")
+        for id in ids {
+            let state = try site.state(of: id)
+            #expect(state == "deployed" || state == "merged", "\(id) ends \(state)")
+        }
+    }
+}
+
+/// A small seeded generator, so a failing kill pattern can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
