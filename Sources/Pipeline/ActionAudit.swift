@@ -76,7 +76,7 @@ extension Store {
         do {
             result = try body(&target)
         } catch {
-            try? appendAudit(actor: actor, action: action, target: target, outcome: auditOutcome(of: error))
+            _ = try? appendAudit(actor: actor, action: action, target: target, outcome: auditOutcome(of: error))
             throw error
         }
         try appendAudit(actor: actor, action: action, target: target, outcome: outcome(result))
