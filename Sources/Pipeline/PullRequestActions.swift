@@ -35,11 +35,7 @@ public struct PullRequestActions: Sendable {
         }
         let trunk = try control.trunkCommit()
         let base = try repository.mergeBase(trunk.commit, head)
-        let report = try? StoredTestReport.latest(
-            for: head,
-            in: repository,
-            reportsFolder: state?.reportsFolder(taskID: taskID) ?? URL(fileURLWithPath: "/nonexistent")
-        )
+        let report = try? StoredTestReport.latest(for: head, in: repository, reportsFolder: state?.reportsFolder(taskID: taskID))
         return PullRequestView(
             task: task,
             trunk: trunk.branch,
@@ -54,15 +50,20 @@ public struct PullRequestActions: Sendable {
     /// Approves the task's tested head: `Approved-by: <actor> at <time>` on its note. An approval
     /// is of that commit only; a new head needs a new one.
     /// - Returns: The approved head.
-    /// - Throws: `PipelineError` (unknown task, not in review), `ActionRefusal.roleTooLow`.
+    /// - Throws: `PipelineError` (unknown task, not in review, the branch moved since it was
+    ///   tested), `ActionRefusal.roleTooLow`.
     @discardableResult
     public func approve(taskID: String, by actor: Principal, at date: Date = .now) throws -> ObjectID {
         try store.audited(actor, "pr.approve", target: "task/\(taskID)") { target in
             try actor.require(Self.reviewRole, to: "approve task/\(taskID)")
             let task = try knownTask(taskID)
-            try reviews.approve(task, reviewer: actor.name, at: date)
             let head = try reviewedHead(task)
             target = "task/\(taskID)@\(head.short)"
+            // An approval of a head the branch has left would approve what nobody will merge.
+            guard try Repository.open(at: repositoryPath).reference(named: "refs/heads/task/\(taskID)") == head else {
+                throw PipelineError.branchMoved(taskID)
+            }
+            try reviews.approve(task, reviewer: actor.name, at: date)
             return head
         }
     }
