@@ -76,7 +76,10 @@ public struct Reindexer: Sendable {
             }
             try transaction.setValue(trunk.commit.hex, forKey: Reconciler.positionKey, now: now)
         }
-        return derived.map(\.record)
+        // A task whose job is already dead (the store outlived it) fails with the job's error, so
+        // that `task retry` can take it on; it is never left waiting for a job that will not run.
+        let failed = Set(try DeadJobs(store: store).failTasksOfDeadJobs(now: now))
+        return try derived.map { task in failed.contains(task.record.id) ? try store.task(id: task.record.id) ?? task.record : task.record }
     }
 
     /// A task as git shows it, why, and the job its state waits for.

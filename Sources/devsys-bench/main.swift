@@ -10,6 +10,7 @@ let allBenchmarks: [any Benchmark] = [
     QueueBenchmark(),
     ReconcileBenchmark(),
     LatencyBenchmark(),
+    LanesBenchmark(),
     DeployBenchmark(),
 ]
 

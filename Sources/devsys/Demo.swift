@@ -36,6 +36,7 @@ extension Devsys {
         var timeout: Double = 600
 
         func run() async throws {
+            LogFormat.text.bootstrap(level: .info)
             let folder =
                 try dir.map { path in
                     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

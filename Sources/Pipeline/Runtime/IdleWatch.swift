@@ -25,7 +25,15 @@ struct IdleWatch: Service {
                 return
             }
             do {
-                if try await isIdle(), try await !passes.pass().changedAnything, try await isIdle() { return }
+                if try await isIdle() {
+                    let summary = try await passes.pass()
+                    summary.log(to: logger)
+                    if summary.changedAnything {
+                        queueChanged.signal()
+                    } else if try await isIdle() {
+                        return
+                    }
+                }
             } catch {
                 logger.error("idle check failed: \(error)")
             }

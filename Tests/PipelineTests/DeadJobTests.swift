@@ -1,0 +1,63 @@
+import Foundation
+import Store
+import Testing
+
+@testable import Pipeline
+
+/// No task is left between states with nothing queued: a job that dies fails its task with the
+/// reason, and `task retry` takes the task on from the step that failed.
+@Suite struct DeadJobTests {
+    @Test func aTestJobWhoseWorkerDiesEveryTimeFailsItsTaskAndRetryTestsAgainWithoutCoding() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("401-unlucky")
+        try repo.commit("Add the spec")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        let store = controller.store
+        try Reconciler(repositoryPath: repo.path, store: store).reconcile()
+        // Coding only: the testing job it queues is left for the "ghost" below.
+        let coding = try #require(try store.lease(worker: controller.worker, steps: [.coding], for: 60))
+        try await controller.runner.run(coding)
+        #expect(try store.task(id: "401-unlucky")?.state == .testing)
+
+        // A worker that takes the test job and dies, until the job's leases are used up.
+        let now = Date()
+        var leases = 0
+        while let job = try store.lease(worker: "ghost", steps: [.testing], for: 1, now: now.addingTimeInterval(Double(leases) * 10)) {
+            leases += 1
+            #expect(job.attempts == leases)
+        }
+        #expect(leases == Reconciler.crashAllowance + 1)
+        #expect(try store.task(id: "401-unlucky")?.state == .testing, "stuck until the reconciler looks")
+
+        let failed = try DeadJobs(store: store).failTasksOfDeadJobs()
+        #expect(failed == ["401-unlucky"])
+        let task = try #require(try store.task(id: "401-unlucky"))
+        #expect(task.state == .failed)
+        #expect(task.reason?.hasPrefix("the testing job gave up: the lease of ghost expired") == true, "\(task.reason ?? "")")
+
+        let retried = try TaskRetry(repositoryPath: repo.path, store: store).retry(taskID: "401-unlucky", actor: "Ada")
+        #expect(retried.step == .testing)
+        #expect(retried.task.state == .testing)
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        let done = try #require(try store.task(id: "401-unlucky"))
+        #expect(done.state == .review)
+        #expect(done.attempt == 1, "the branch was not coded again")
+        #expect(try repo.git("log", "--format=%s", "main..task/401-unlucky").split(separator: "\n").count == 1)
+    }
+
+    @Test func aRunReportCountsWhatFailed() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("402-hopeless", acceptance: "false", maxAttempts: 1)
+        try repo.addSpec("403-fine")
+        try repo.commit("Add the specs")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        let report = try await controller.runUntilIdle(deadline: .now + 60)
+        #expect(report.idle)
+        #expect(report.hadFailures)
+        #expect(report.tasksFailed.count == 1 && report.tasksFailed[0].hasPrefix("402-hopeless: "), "\(report.tasksFailed)")
+        #expect(Set(report.tasksInReview) == ["403-fine"])
+        #expect(report.lines[0].contains("1 failed"), "\(report.lines)")
+    }
+}
