@@ -23,6 +23,10 @@ extension Devsys {
                   devsys deploy production --rev 1a2b3c  a commit, tag or branch
                   devsys deploy staging --rev 1a2b3c --force   a commit marked bad, clearing the mark
 
+                The deploy tag's Actor:, a bad mark and the audit log ('devsys audit') name you:
+                --as, else your git identity. A deploy that stops before any host switched puts the
+                env ref back.
+
                 This is also how an environment with 'approval:' in devsys.yaml gets a deploy: it is
                 never promoted automatically. A running controller deploys any env ref you push
                 yourself, too: git push origin 1a2b3c:refs/heads/env/staging.
@@ -73,6 +77,9 @@ extension Devsys {
                   devsys rollback production                      the deploy before the live one
                   devsys rollback production --steps 2            two deploys back
                   devsys rollback production --to deploy/production/0003
+
+                The bad mark, the deploy tag and the audit log ('devsys audit') name you: --as, else
+                your git identity.
 
                 With plain git, the same: git push --force origin
                 deploy/production/0003^{commit}:refs/heads/env/production (a running controller
