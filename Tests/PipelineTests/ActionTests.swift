@@ -192,4 +192,47 @@ import Testing
             #expect(row == start || ([expected[3], expected[8]].contains(start) && row.hasPrefix(start)), "\(row)")
         }
     }
+
+    @Test func aDeployThatStopsBeforeAnySwitchPutsTheEnvRefBackAndAuditsTheFailure() throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        let host = repo.root.appendingPathComponent("host").path
+        let blocked = repo.root.appendingPathComponent("not-a-folder").path
+        try FileManager.default.createDirectory(atPath: host + "/web", withIntermediateDirectories: true)
+        try Data("a file where a host root should be\n".utf8).write(to: URL(fileURLWithPath: blocked))
+        try repo.write(
+            "devsys.yaml",
+            """
+            apps:
+              web: { path: app, test: sh tests/run.sh }
+            environments:
+              staging: { hosts: [h1, h2] }
+            hosts:
+              h1: { transport: local, root: \(host) }
+              h2: { transport: local, root: \(blocked)/root }
+
+            """
+        )
+        try repo.commit("Staging on two hosts, one unusable")
+        try FileManager.default.createDirectory(at: repo.state.url, withIntermediateDirectories: true)
+        let store = try Store(path: repo.state.storeFile)
+        let repository = try Repository.open(at: repo.path)
+        let environments = EnvironmentActions(
+            agent: DeploymentAgent(repositoryPath: repo.path, store: store, connections: HostConnections(repository: repository))
+        )
+        let earlier = try #require(ObjectID(hex: try repo.rev("main~1")))
+        let refs = EnvironmentRefs(repository: repository, environment: "staging")
+        try refs.move(to: earlier, expecting: nil, message: "test: staging starts on the earlier commit")
+
+        let error = #expect(throws: EnvironmentActionError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
+        #expect(
+            error?.description.contains("nothing was switched; refs/heads/env/staging is back on \(earlier.short)") == true,
+            "\(String(describing: error))"
+        )
+        #expect(try refs.desired() == earlier)
+        #expect(FileManager.default.fileExists(atPath: host + "/web/current") == false, "h1 was not switched either")
+        let row = try #require(try store.audit(limit: 1).first)
+        #expect(row.action == "deploy" && row.actor == Self.grace.name && row.role == "deployer")
+        #expect(row.outcome.hasPrefix("failed: "), "\(row.outcome)")
+    }
 }
