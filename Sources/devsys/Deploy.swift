@@ -238,17 +238,6 @@ func finish(_ report: DeploymentAgent.Report, json: Bool) throws {
     guard report.succeeded else { throw ExitCode.failure }
 }
 
-/// Runs a domain action, reporting what it threw as `devsys: <why>` (exit 1).
-func failingAsCommand<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as CommandFailure {
-        throw error
-    } catch {
-        throw CommandFailure("\(error)")
-    }
-}
-
 /// A deploy report for people.
 struct DeployReportText {
     var text: String
