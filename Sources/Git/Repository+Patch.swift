@@ -4,8 +4,9 @@ extension Repository {
     /// The patches turning `oldCommit`'s tree into `newCommit`'s, one per changed file in path
     /// order, as `git diff OLD NEW` prints them (renames detected as git does by default; `index`
     /// lines abbreviated as `core.abbrev` says, else to 7 digits). A nil `oldCommit` compares with
-    /// the empty tree. Throws `GitError` (`.notFound` when a commit does not exist).
-    public func patches(from oldCommit: ObjectID?, to newCommit: ObjectID, contextLines: Int = 3) throws -> [FilePatch] {
+    /// the empty tree. A file over `maxFileSize` bytes is shown like a binary one (libgit2's
+    /// default: 512 MiB). Throws `GitError` (`.notFound` when a commit does not exist).
+    public func patches(from oldCommit: ObjectID?, to newCommit: ObjectID, contextLines: Int = 3, maxFileSize: Int? = nil) throws -> [FilePatch] {
         let oldTree = try oldCommit.map(treeID(of:))
         let newTree = try treeID(of: newCommit)
         return try withOptionalTree(ofTree: oldTree) { old in
@@ -13,6 +14,7 @@ extension Repository {
                 var options = git_diff_options()
                 try check(git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION)), "git_diff_options_init")
                 options.context_lines = UInt32(max(0, contextLines))
+                if let maxFileSize { options.max_size = git_off_t(maxFileSize) }
                 let diff = try make("git_diff_tree_to_tree") { git_diff_tree_to_tree($0, pointer, old, new, &options) }
                 defer { git_diff_free(diff) }
                 var find = git_diff_find_options()

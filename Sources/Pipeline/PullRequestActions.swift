@@ -14,6 +14,8 @@ public struct PullRequestActions: Sendable {
     public let state: StateDirectory?
 
     public static let reviewRole = Principal.Role.developer
+    /// Files larger than this are named in the PR view, not diffed.
+    public static let maxDiffedFileSize = 1024 * 1024
 
     public init(repositoryPath: String, store: Store, state: StateDirectory? = nil) {
         self.repositoryPath = repositoryPath
@@ -41,7 +43,7 @@ public struct PullRequestActions: Sendable {
             trunk: trunk.branch,
             base: base,
             head: head,
-            files: try repository.patches(from: base, to: head, contextLines: contextLines),
+            files: try repository.patches(from: base, to: head, contextLines: contextLines, maxFileSize: Self.maxDiffedFileSize),
             tests: report,
             verdicts: try reviews.verdicts(on: head)
         )

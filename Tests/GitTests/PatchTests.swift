@@ -38,6 +38,11 @@ struct PatchTests {
         #expect(patches[2].added == 2 && patches[2].deleted == 2)
         #expect(patches[4].text.contains("\\ No newline at end of file"))
 
+        // Beyond a size limit, a text file is named like a binary one.
+        let limited = try repository.patches(from: old, to: new, maxFileSize: 100)
+        let large = try #require(limited.first { $0.path == "app/long.txt" })
+        #expect(large.isBinary && large.text.hasSuffix("Binary files a/app/long.txt and b/app/long.txt differ\n"), "\(large.text)")
+
         // Against the empty tree, every file is added.
         let root = try repository.patches(from: nil, to: old)
         #expect(root.allSatisfy { $0.status == .added } && root.count == 4)
