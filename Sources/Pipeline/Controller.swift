@@ -76,6 +76,10 @@ public final class Controller: Sendable {
     /// gracefully: no new leases, running jobs get `settings.grace`, then their agents are stopped
     /// and their leases handed back uncounted.
     public func serve(_ settings: Settings = Settings(), logger: Logger = Logger(label: "devsys")) async throws {
+        try await withTaskExecutorPreference(ControllerExecutor.shared) { try await serveServices(settings, logger: logger) }
+    }
+
+    private func serveServices(_ settings: Settings, logger: Logger) async throws {
         let wiring = Wiring(controller: self, settings: settings, logger: logger)
         var services = wiring.services
         services.insert(
@@ -109,6 +113,12 @@ public final class Controller: Sendable {
         signals: [UnixSignal] = [],
         logger: Logger = Logger(label: "devsys")
     ) async throws -> RunReport {
+        try await withTaskExecutorPreference(ControllerExecutor.shared) {
+            try await runServicesUntilIdle(deadline: deadline, settings: settings, signals: signals, logger: logger)
+        }
+    }
+
+    private func runServicesUntilIdle(deadline: Date, settings: Settings, signals: [UnixSignal], logger: Logger) async throws -> RunReport {
         let firstEvent = try await offload { [store] in try store.lastEventID() }
         await checkDrift(logger: logger)
         let wiring = Wiring(controller: self, settings: settings, logger: logger)
