@@ -21,6 +21,10 @@ struct ActorOptions: ParsableArguments {
     )
     var actingAs: String?
 
+    func validate() throws {
+        if let actingAs, actingAs.contains(where: \.isNewline) { throw ValidationError("--as takes a name on one line") }
+    }
+
     /// The person this command acts for. The CLI works with the state folder's own file access,
     /// so it has the `admin` role; roles limit what the manager API's tokens may do.
     func principal(control: ControlRepository) -> Principal {
