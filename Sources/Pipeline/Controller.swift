@@ -154,17 +154,18 @@ public final class Controller: Sendable {
 
     /// Leases every job due now and runs them side by side, once; returns whether any ran. For
     /// tests and tools that step the pipeline one round at a time — the services do this
-    /// continuously, lane by lane.
+    /// continuously, lane by lane. With no heartbeat here, the leases are long (an hour).
     public func runDueJobs() async throws -> Bool {
-        var jobs: [Job] = []
-        let seconds = Double(Self.leaseDuration.components.seconds)
-        while let job = try await offload({ [store, worker] in try store.lease(worker: worker, for: seconds) }) { jobs.append(job) }
-        let runner = self.runner
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for job in jobs { group.addTask { try await runner.run(job) } }
-            try await group.waitForAll()
+        try await withTaskExecutorPreference(ControllerExecutor.shared) {
+            var jobs: [Job] = []
+            while let job = try await offload({ [store, worker] in try store.lease(worker: worker, for: 3600) }) { jobs.append(job) }
+            let runner = self.runner
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for job in jobs { group.addTask { try await runner.run(job) } }
+                try await group.waitForAll()
+            }
+            return !jobs.isEmpty
         }
-        return !jobs.isEmpty
     }
 
     /// Compares every host's live revision with its env ref and queues a deploy where they differ.

@@ -204,6 +204,26 @@ import Glibc
         #expect(try site.team.branchLog("031-stopped") == ["Task 031-stopped (attempt 1)|1"], "the stopped attempt did not count")
     }
 
+    @Test func aReconcileErrorIsLoggedAndRetriedWhileServeKeepsRunning() throws {
+        let site = try Site()
+        let trunk = try git("rev-parse", "main", in: site.team.bare).trimmingCharacters(in: .whitespacesAndNewlines)
+        let serve = try site.serve()
+        defer { serve.stop(signal: SIGKILL) }
+        #expect(Self.eventually { site.serveLog.contains("serving") }, "\(site.serveLog)")
+
+        // The trunk disappears (a botched force push): every pass fails until it is back.
+        try git("update-ref", "-d", "refs/heads/main", in: site.team.bare)
+        _ = try run(devsysBinary, ["notify", "--repo", site.team.bare.path])
+        #expect(Self.eventually { site.serveLog.contains("reconcile failed") }, "\(site.serveLog)")
+        #expect(!serve.hasExited, "serve keeps running")
+
+        try git("update-ref", "refs/heads/main", trunk, in: site.team.bare)
+        try site.pushSpec("051-after", agent: "cat > app/051-after.php <<'PHP'\n\(PipelineStoryTests.page("051-after", good: true))\nPHP\n")
+        #expect(try Self.eventually { try site.state(of: "051-after") == "review" }, "work goes on once the trunk is back: \(site.serveLog)")
+        serve.stop(signal: SIGTERM)
+        #expect(serve.wait().status == 0)
+    }
+
     @Test func thirtyKillsAtRandomMomentsLeaveNoTaskStuck() throws {
         let site = try Site(autoDeploy: true)
         let ids = ["041-one", "042-two", "043-three", "044-four"]

@@ -16,7 +16,7 @@ import Testing
         let store = controller.store
         try Reconciler(repositoryPath: repo.path, store: store).reconcile()
         // Coding only: the testing job it queues is left for the "ghost" below.
-        let coding = try #require(try store.lease(worker: controller.worker, steps: [.coding], for: 60))
+        let coding = try #require(try store.lease(worker: controller.worker, steps: [.coding], for: 3600))
         try await controller.runner.run(coding)
         #expect(try store.task(id: "401-unlucky")?.state == .testing)
 
