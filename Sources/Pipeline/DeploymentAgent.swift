@@ -5,13 +5,10 @@ import Git
 import Specs
 import Store
 
-/// The deployment agent: brings an environment's hosts to a commit and records the result in
-/// git and the store. Used by the controller's deploy jobs and by `devsys deploy`/`rollback`.
-///
-/// Success: annotated tag `deploy/<env>/<NNNN>` (tasks, actor, hosts, verification), the
-/// environment's tasks `deployed`, `env.<env>.live` = the commit. A failed switch or verification:
-/// every host back on what it served, the commit marked bad, the env ref reset to the commit that
-/// is live again (compare-and-swap, so a newer push wins), the tasks `failed`.
+/// The deployment agent: plans bringing an environment's hosts to a commit (`prepare`) and does
+/// it (`rollout`: upload, switch every host at once, verify, roll every host back if one fails),
+/// returning a report; `DeployRecorder` records it in git and the store. `deploy` is the two
+/// together, for the controller's deploy jobs and `EnvironmentActions`.
 public struct DeploymentAgent: Sendable {
     public let repositoryPath: String
     public let store: Store
@@ -125,16 +122,26 @@ public struct DeploymentAgent: Sendable {
         return targets
     }
 
-    /// Brings `environment` to `commit` (which the env ref names). Throws before anything switched
-    /// (a host unreachable or locked, an upload cut): the caller retries. Returns the report of a
-    /// deploy that switched, succeeded or was rolled back.
-    public func deploy(
-        environment name: String,
-        commit: ObjectID,
-        actor: String,
-        reason: String,
-        progress: @escaping @Sendable (String) -> Void = { _ in }
-    ) throws -> Report {
+    /// One deploy, planned from devsys.yaml on the trunk: where it goes, what it ships, and the
+    /// rollout that will do it. Made by `prepare`, run by `rollout`, recorded by `DeployRecorder`.
+    public struct PreparedDeploy: Sendable {
+        public var environment: String
+        public var commit: ObjectID
+        /// The deploy tag's number if it succeeds.
+        public var sequence: Int
+        public var hosts: [String]
+        /// The tasks it ships: merged (or deploying) tasks for this environment the commit contains.
+        public var tasks: [String]
+        public var actor: String
+        public var reason: String
+        /// The commit devsys last brought the hosts to before this deploy.
+        public var previous: ObjectID?
+        let rollout: Rollout
+    }
+
+    /// Plans bringing `environment` to `commit`: reads nothing from the hosts and records nothing.
+    /// Throws `DeployCommandError.unknownEnvironment`, `PipelineError.invalidConfig`, `GitError`.
+    public func prepare(environment name: String, commit: ObjectID, actor: String, reason: String) throws -> PreparedDeploy {
         let repository = try Repository.open(at: repositoryPath)
         let refs = EnvironmentRefs(repository: repository, environment: name)
         let plan = try plan(name, repository: repository)
@@ -151,88 +158,51 @@ public struct DeploymentAgent: Sendable {
             verifier: verifier,
             makeSource: { app in AppSource(repository: try Repository.open(at: path), path: apps[app] ?? app) }
         )
-        let previous = try liveCommit(name)
-        if !tasks.isEmpty {
-            try store.transaction { transaction in
-                for task in tasks {
-                    try transaction.transition(
-                        taskID: task.id,
-                        from: [.merged, .deploying],
-                        to: .deploying,
-                        reason: "deploying \(commit.short) to \(name)"
-                    )
-                }
-            }
-        }
-        progress("deploying \(commit.short) to \(name) (\(plan.hosts.map(\.name).joined(separator: ", "))): \(reason)")
-        let result = try rollout.run(progress: progress)
-        var report = Report(environment: name, commit: commit.hex, sequence: sequence, tag: nil, tasks: tasks.map(\.id), rollout: result)
-        if result.succeeded {
-            try recordSuccess(&report, refs: refs, hosts: plan.hosts.map(\.name), actor: actor, reason: reason)
-        } else {
-            try recordFailure(&report, refs: refs, previous: previous, actor: actor, progress: progress)
-        }
-        return report
+        return PreparedDeploy(
+            environment: name,
+            commit: commit,
+            sequence: sequence,
+            hosts: plan.hosts.map(\.name),
+            tasks: tasks.map(\.id),
+            actor: actor,
+            reason: reason,
+            previous: try liveCommit(name),
+            rollout: rollout
+        )
     }
 
-    /// Tags the deploy, marks the environment live on the commit and its tasks deployed.
-    private func recordSuccess(_ report: inout Report, refs: EnvironmentRefs, hosts: [String], actor: String, reason: String) throws {
-        let tag = try tagIfNew(refs, report: report, actor: actor, reason: reason)
-        report.tag = tag
-        let commit = report.commit
-        try store.transaction { transaction in
-            try transaction.setValue(commit, forKey: Self.liveKey(refs.environment))
-            for task in report.tasks {
-                try transaction.transition(
-                    taskID: task,
-                    from: [.merged, .deploying],
-                    to: .deployed,
-                    reason: "deployed to \(refs.environment) as \(tag ?? String(commit.prefix(12)))"
-                )
-            }
-            try transaction.appendEvent(
-                taskID: nil,
-                kind: "deploy.succeeded",
-                message: "\(refs.environment): \(commit.prefix(12)) live on \(hosts.joined(separator: ", "))" + (tag.map { " (\($0))" } ?? ""),
-                data: ["env": refs.environment, "commit": commit, "actor": actor, "tag": tag ?? ""]
-            )
-        }
+    /// Does the rollout: every host brought to the commit, switched at once, verified, and all
+    /// rolled back if any fails. Records nothing in git or the store (`DeployRecorder` does).
+    /// Throws before anything switched (a host unreachable or locked, an upload cut).
+    public func rollout(_ deploy: PreparedDeploy, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> Report {
+        progress("deploying \(deploy.commit.short) to \(deploy.environment) (\(deploy.hosts.joined(separator: ", "))): \(deploy.reason)")
+        let result = try deploy.rollout.run(progress: progress)
+        return Report(
+            environment: deploy.environment,
+            commit: deploy.commit.hex,
+            sequence: deploy.sequence,
+            tag: nil,
+            tasks: deploy.tasks,
+            rollout: result
+        )
     }
 
-    /// The hosts were rolled back: the commit is marked bad, the env ref goes back to what is live
-    /// (unless someone moved it meanwhile), the tasks fail.
-    private func recordFailure(
-        _ report: inout Report,
-        refs: EnvironmentRefs,
-        previous: ObjectID?,
+    /// Brings `environment` to `commit` (which the env ref names) and records the outcome: the
+    /// tasks `deploying`, then a tag and `deployed`, or the commit marked bad, the env ref reset
+    /// and the tasks `failed`. Throws before anything switched (a host unreachable or locked, an
+    /// upload cut): the caller retries. Returns the report of a deploy that switched, succeeded or
+    /// was rolled back.
+    public func deploy(
+        environment name: String,
+        commit: ObjectID,
         actor: String,
-        progress: (String) -> Void
-    ) throws {
-        guard let commit = ObjectID(hex: report.commit) else { return }
-        let failure = report.rollout.failure ?? "deploy failed"
-        try refs.markBad(commit, by: actor, reason: failure)
-        let live = report.rollout.hosts.first { $0.rolledBack }?.previousCommit.flatMap(ObjectID.init(hex:)) ?? previous
-        if let live, live != commit {
-            do {
-                try refs.move(to: live, expecting: commit, message: "devsys: \(commit.short) failed on \(refs.environment); back to \(live.short)")
-                report.resetTo = live.hex
-            } catch let error as GitError where error.isLostRace {
-                progress("\(refs.ref) moved meanwhile; left as it is")
-            }
-        }
-        let tasks = report.tasks
-        try store.transaction { transaction in
-            try transaction.setValue(live?.hex, forKey: Self.liveKey(refs.environment))
-            for task in tasks {
-                try transaction.transition(taskID: task, from: [.deploying], to: .failed, reason: "deploy to \(refs.environment) failed: \(failure)")
-            }
-            try transaction.appendEvent(
-                taskID: nil,
-                kind: "deploy.failed",
-                message: "\(refs.environment): \(commit.short) rolled back: \(failure)",
-                data: ["env": refs.environment, "commit": commit.hex, "actor": actor, "rolled_back_to": live?.hex ?? ""]
-            )
-        }
+        reason: String,
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> Report {
+        let prepared = try prepare(environment: name, commit: commit, actor: actor, reason: reason)
+        let recorder = DeployRecorder(repositoryPath: repositoryPath, store: store)
+        try recorder.started(prepared)
+        return try recorder.finished(prepared, try rollout(prepared, progress: progress), progress: progress)
     }
 
     /// A deploy job that kept failing before any host switched (a host unreachable, locked):
@@ -266,51 +236,6 @@ public struct DeploymentAgent: Sendable {
             shipped.append((task.id, checks))
         }
         return shipped.sorted { $0.id < $1.id }
-    }
-
-    /// Tags the deploy unless the environment's latest tag already names this commit (a repeated
-    /// job, a heal of drift).
-    private func tagIfNew(_ refs: EnvironmentRefs, report: Report, actor: String, reason: String) throws -> String? {
-        if let last = try refs.tags().last, last.commit == report.commit { return last.name }
-        let name = refs.tagName(sequence: report.sequence)
-        guard let commit = ObjectID(hex: report.commit) else { return nil }
-        try refs.repository.createAnnotatedTag(
-            named: name,
-            target: commit,
-            tagger: Signature(name: actor, email: "devsys@localhost"),
-            message: Self.tagMessage(report, actor: actor, reason: reason)
-        )
-        return name
-    }
-
-    /// The deploy tag's message: a subject, `Key: value` lines, then one line per host.
-    static func tagMessage(_ report: Report, actor: String, reason: String) -> String {
-        var lines = [
-            "Deploy \(report.commit.prefix(12)) to \(report.environment)",
-            "",
-            "Environment: \(report.environment)",
-            "Commit: \(report.commit)",
-            "Actor: \(actor)",
-            "Reason: \(reason)",
-            "Tasks: \(report.tasks.isEmpty ? "none" : report.tasks.joined(separator: ", "))",
-            "Hosts: \(report.rollout.hosts.map(\.host).joined(separator: ", "))",
-            "Revision: \(report.rollout.hosts.first?.revision ?? "")",
-            "",
-            "Verification:",
-        ]
-        for host in report.rollout.hosts {
-            if let verification = host.verification {
-                let probes = [verification.revision] + verification.checks
-                let detail = probes.map { probe -> String in
-                    let snippet = probe.bodySnippet.split(whereSeparator: \.isNewline).joined(separator: " ").prefix(40)
-                    return "GET \(probe.path) \(probe.status.map(String.init) ?? "no response") \(probe.latencyMs) ms \"\(snippet)\""
-                }.joined(separator: ", ")
-                lines.append("  \(host.host)/\(host.app): \(verification.summary) [\(detail)]")
-            } else {
-                lines.append("  \(host.host)/\(host.app): \(host.note ?? "not verified")")
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
     }
 }
 

@@ -66,7 +66,7 @@ public struct EnvironmentRefs {
             existing + line + "\n",
             on: commit,
             notesRef: Self.badNotesRef,
-            author: Signature(name: actor, email: "devsys@localhost")
+            author: Signature(actor: actor)
         )
     }
 
@@ -74,7 +74,7 @@ public struct EnvironmentRefs {
     public func clearBad(_ commit: ObjectID, by actor: String) throws {
         guard let note = try repository.note(on: commit, notesRef: Self.badNotesRef) else { return }
         let kept = note.split(separator: "\n").filter { !$0.hasPrefix("Bad: \(environment) ") }
-        let author = Signature(name: actor, email: "devsys@localhost")
+        let author = Signature(actor: actor)
         if kept.isEmpty {
             try repository.removeNote(on: commit, notesRef: Self.badNotesRef, author: author)
         } else {

@@ -56,7 +56,7 @@ public struct Reviews: Sendable {
             existing + line + "\n",
             on: head,
             notesRef: Self.notesRef,
-            author: Signature(name: reviewer, email: "devsys@localhost")
+            author: Signature(actor: reviewer)
         )
     }
 

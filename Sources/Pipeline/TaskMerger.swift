@@ -85,6 +85,6 @@ public struct TaskMerger: Sendable {
     }
 
     static func signature(_ actor: String) -> Signature {
-        Signature(name: actor, email: "devsys@localhost")
+        Signature(actor: actor)
     }
 }

@@ -5,14 +5,14 @@ import GRDB
 /// The log is append-only; the database refuses to change or delete an entry.
 public struct AuditEntry: Codable, Sendable, Equatable {
     public var id: Int64
-    /// The token's name, or `cli` / `anonymous`.
+    /// Who: the `--as` name or git identity (`Ada Lovelace <ada@example.com>`), a token's name, `devsys` for the controller, or `anonymous`.
     public var actor: String
     public var role: String
     /// What was asked, e.g. `deploy`, `token.create`.
     public var action: String
     /// What it was asked on, e.g. a task id or `env/production`.
     public var target: String
-    /// `ok`, `denied`, `failed: …`.
+    /// `ok` (or `ok: detail`), `refused: why`, `failed: why`.
     public var outcome: String
     public var at: Date
 

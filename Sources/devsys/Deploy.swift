@@ -23,6 +23,10 @@ extension Devsys {
                   devsys deploy production --rev 1a2b3c  a commit, tag or branch
                   devsys deploy staging --rev 1a2b3c --force   a commit marked bad, clearing the mark
 
+                The deploy tag's Actor:, a bad mark and the audit log ('devsys audit') name you:
+                --as, else your git identity. A deploy that stops before any host switched puts the
+                env ref back.
+
                 This is also how an environment with 'approval:' in devsys.yaml gets a deploy: it is
                 never promoted automatically. A running controller deploys any env ref you push
                 yourself, too: git push origin 1a2b3c:refs/heads/env/staging.
@@ -30,6 +34,8 @@ extension Devsys {
         )
 
         @OptionGroup var options: ControllerOptions
+
+        @OptionGroup var actor: ActorOptions
 
         @Argument(help: ArgumentHelp("The environment (a name under 'environments' in devsys.yaml).", valueName: "env"))
         var environment: String
@@ -45,46 +51,15 @@ extension Devsys {
 
         func run() throws {
             let (control, _, store) = try options.openStore(creatingState: true)
-            let repository = control.repository
-            let refs = EnvironmentRefs(repository: repository, environment: environment)
-            let actor = actingSignature().name
-            let commit: ObjectID
-            do {
-                commit = try rev.map { try repository.resolve($0) } ?? control.trunkCommit().commit
-            } catch {
-                throw CommandFailure("cannot resolve '\(rev ?? "the trunk")': \(error)")
-            }
-            let agent = try deploymentAgent(options, control: control, store: store)
-            try agent.environmentHosts(environment)
-            let target = "env/\(environment)@\(shortHex(commit.hex))"
-            if let bad = try refs.badReason(commit) {
-                guard force else {
-                    try audit(store, actor: actor, action: "deploy", target: target, outcome: "refused: marked bad")
-                    throw CommandFailure(DeployCommandError.badRevision(environment: environment, commit: commit.hex, reason: bad).description)
-                }
-                try refs.clearBad(commit, by: actor)
-            }
-            let previous = try refs.desired()
-            try promote(refs, to: commit, actor: actor, why: "deploy by \(actor)")
-            let report: DeploymentAgent.Report
-            do {
-                report = try audited(store, actor: actor, action: force ? "deploy --force" : "deploy", target: target) {
-                    try agent.deploy(
-                        environment: environment,
-                        commit: commit,
-                        actor: actor,
-                        reason: "devsys deploy by \(actor)",
-                        progress: printProgress
-                    )
-                }
-            } catch {
-                // Nothing switched (a host unreachable or locked, an upload cut): put the env ref back, so
-                // the failed command leaves no promotion behind for a running controller to carry out later.
-                let message = "devsys: deploy of \(shortHex(commit.hex)) failed before any switch"
-                if let previous, previous != commit, (try? refs.move(to: previous, expecting: commit, message: message)) != nil {
-                    warn("nothing was switched; \(refs.ref) is back on \(shortHex(previous.hex))")
-                }
-                throw error
+            let actions = EnvironmentActions(agent: try deploymentAgent(options, control: control, store: store))
+            let report = try failingAsCommand {
+                try actions.deploy(
+                    environment: environment,
+                    revision: rev,
+                    force: force,
+                    by: actor.principal(control: control),
+                    progress: printProgress
+                )
             }
             try finish(report, json: json)
         }
@@ -103,6 +78,9 @@ extension Devsys {
                   devsys rollback production --steps 2            two deploys back
                   devsys rollback production --to deploy/production/0003
 
+                The bad mark, the deploy tag and the audit log ('devsys audit') name you: --as, else
+                your git identity.
+
                 With plain git, the same: git push --force origin
                 deploy/production/0003^{commit}:refs/heads/env/production (a running controller
                 deploys it within one reconcile).
@@ -110,6 +88,8 @@ extension Devsys {
         )
 
         @OptionGroup var options: ControllerOptions
+
+        @OptionGroup var actor: ActorOptions
 
         @Argument(help: ArgumentHelp("The environment.", valueName: "env"))
         var environment: String
@@ -130,46 +110,10 @@ extension Devsys {
 
         func run() throws {
             let (control, _, store) = try options.openStore(creatingState: true)
-            let repository = control.repository
-            let refs = EnvironmentRefs(repository: repository, environment: environment)
-            let actor = actingSignature().name
-            let agent = try deploymentAgent(options, control: control, store: store)
-            try agent.environmentHosts(environment)
-            let current = try refs.desired()
-            let tags = try refs.tags()
-            let target: DeployTag
-            if let to {
-                let name = to.contains("/") ? to : refs.tagName(sequence: Int(to) ?? -1)
-                guard let tag = tags.first(where: { $0.name == name || "refs/tags/" + $0.name == name }) else {
-                    throw CommandFailure(DeployCommandError.unknownTag(to, environment: environment).description)
-                }
-                target = tag
-            } else {
-                var seen = Set([current?.hex].compactMap { $0 })
-                var candidates: [DeployTag] = []
-                for tag in tags.reversed() where !seen.contains(tag.commit) {
-                    seen.insert(tag.commit)
-                    if let commit = ObjectID(hex: tag.commit), try refs.badReason(commit) != nil { continue }
-                    candidates.append(tag)
-                }
-                let index = (steps ?? 1) - 1
-                guard index < candidates.count else { throw CommandFailure(DeployCommandError.nothingToRollBackTo(environment).description) }
-                target = candidates[index]
-            }
-            guard let commit = ObjectID(hex: target.commit) else { throw CommandFailure("\(target.name) does not name a commit") }
-            if let current, current != commit {
-                try refs.markBad(current, by: actor, reason: "rolled back to \(target.name)")
-            }
-            try? refs.clearBad(commit, by: actor)
-            try promote(refs, to: commit, actor: actor, why: "rollback to \(target.name) by \(actor)")
-            let report = try audited(store, actor: actor, action: "rollback", target: "env/\(environment)@\(target.name)") {
-                try agent.deploy(
-                    environment: environment,
-                    commit: commit,
-                    actor: actor,
-                    reason: "rollback to \(target.name) by \(actor)",
-                    progress: printProgress
-                )
+            let actions = EnvironmentActions(agent: try deploymentAgent(options, control: control, store: store))
+            let destination: EnvironmentActions.RollbackTarget = to.map { .tag($0) } ?? .stepsBack(steps ?? 1)
+            let report = try failingAsCommand {
+                try actions.rollback(environment: environment, to: destination, by: actor.principal(control: control), progress: printProgress)
             }
             try finish(report, json: json)
         }
@@ -288,52 +232,10 @@ func deploymentAgent(_ options: ControllerOptions, control: ControlRepository, s
     DeploymentAgent(repositoryPath: options.repositoryPath(of: control), store: store, connections: HostConnections(repository: control.repository))
 }
 
-/// Moves the env ref to `commit` (compare-and-swap on what it named).
-func promote(_ refs: EnvironmentRefs, to commit: ObjectID, actor: String, why: String) throws {
-    let old = try refs.desired()
-    guard old != commit else { return }
-    do {
-        try refs.move(to: commit, expecting: old, message: "devsys: \(why)")
-    } catch let error as GitError where error.isLostRace {
-        throw CommandFailure("\(refs.ref) moved while promoting \(shortHex(commit.hex)); look at it and try again")
-    }
-}
-
 /// Prints the report (as JSON with `json`); a failed deploy exits 1.
 func finish(_ report: DeploymentAgent.Report, json: Bool) throws {
     if json { try printJSON(report) } else { print(DeployReportText(report).text, terminator: "") }
     guard report.succeeded else { throw ExitCode.failure }
-}
-
-/// Appends a line to the store's audit log for an action taken from the command line.
-func audit(_ store: Store, actor: String, action: String, target: String, outcome: String) throws {
-    try store.appendAudit(actor: actor, role: "cli", action: action, target: target, outcome: outcome)
-}
-
-/// Runs a deploy and audits how it ended (succeeded, failed with the reason, or the error).
-func audited(
-    _ store: Store,
-    actor: String,
-    action: String,
-    target: String,
-    _ body: () throws -> DeploymentAgent.Report
-) throws
-    -> DeploymentAgent.Report
-{
-    do {
-        let report = try body()
-        try audit(
-            store,
-            actor: actor,
-            action: action,
-            target: target,
-            outcome: report.succeeded ? "succeeded" : "failed: \(report.rollout.failure ?? "")"
-        )
-        return report
-    } catch {
-        try? audit(store, actor: actor, action: action, target: target, outcome: "error: \(error)")
-        throw CommandFailure("\(error)")
-    }
 }
 
 /// A deploy report for people.

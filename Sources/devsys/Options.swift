@@ -63,6 +63,17 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Runs a domain action, reporting what it threw as `devsys: <why>` (exit 1).
+func failingAsCommand<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as CommandFailure {
+        throw error
+    } catch {
+        throw CommandFailure("\(error)")
+    }
+}
+
 extension ParsableCommand {
     /// Prints `devsys: message` on stderr.
     func warn(_ message: String) {
@@ -76,16 +87,6 @@ func currentExecutablePath() -> String {
         return path
     }
     return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-}
-
-/// The identity devsys commits and reviews as when a command acts for the user: GIT_AUTHOR_NAME /
-/// GIT_AUTHOR_EMAIL when set, else the login name.
-func actingSignature() -> Signature {
-    let environment = ProcessInfo.processInfo.environment
-    return Signature(
-        name: environment["GIT_AUTHOR_NAME"] ?? environment["USER"] ?? "devsys",
-        email: environment["GIT_AUTHOR_EMAIL"] ?? "devsys@localhost"
-    )
 }
 
 /// Encodes a value as pretty, key-sorted JSON on stdout; dates as ISO 8601.

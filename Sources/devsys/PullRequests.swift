@@ -108,55 +108,75 @@ extension Devsys {
 
             func run() throws {
                 let (control, state, store) = try options.openStore()
-                let task = try findTask(id, in: store)
-                let repository = control.repository
-                guard let head = try repository.reference(named: "refs/heads/task/\(id)") ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
-                    throw CommandFailure("task \(id) has no branch task/\(id) yet (it is \(task.state.rawValue)); nothing to review")
+                let view = try failingAsCommand {
+                    try PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store, state: state).view(taskID: id)
                 }
-                let trunk = try control.trunkCommit()
-                let base = try repository.mergeBase(trunk.commit, head)
-                let changes = try repository.diff(from: base, to: head).sorted { $0.path < $1.path }
-                let patches = try changes.map { try FilePatch($0, in: repository) }
-                let report = try? StoredTestReport.latest(for: head, in: repository, reportsFolder: state.reportsFolder(taskID: id))
-                let verdicts = try repository.note(on: head, notesRef: Reviews.notesRef)?.split(separator: "\n").map(String.init) ?? []
-                let diff = FilePatch.text(of: patches, maxLines: maxLines, hint: "git diff \(trunk.branch)...task/\(id)")
-
+                let task = view.task
+                let diff = Self.cut(view.unifiedDiff, maxLines: maxLines, hint: "git diff \(view.trunk)...task/\(id)")
                 if json {
                     return try printJSON(
                         PullRequestShowOutput(
                             task: TaskOutput(task),
-                            trunk: trunk.branch,
-                            base: base?.hex,
-                            head: head.hex,
-                            files: patches.map { .init(path: $0.change.path, status: $0.status, added: $0.added, deleted: $0.deleted) },
-                            tests: report?.summary,
-                            passed: report?.passed,
-                            reviews: verdicts,
-                            approved: verdicts.contains { $0.hasPrefix("Approved-by:") },
+                            trunk: view.trunk,
+                            base: view.base?.hex,
+                            head: view.head.hex,
+                            files: view.files.map {
+                                .init(
+                                    path: $0.path,
+                                    oldPath: $0.oldPath,
+                                    status: $0.status.rawValue,
+                                    added: $0.isBinary ? nil : $0.added,
+                                    deleted: $0.isBinary ? nil : $0.deleted
+                                )
+                            },
+                            tests: view.tests?.summary,
+                            passed: view.tests?.passed,
+                            reviews: view.verdicts,
+                            approved: view.isApproved,
                             diff: diff
                         )
                     )
                 }
-                var out = "task/\(id) → \(trunk.branch): \(task.title)\n"
+                var out = "task/\(id) → \(view.trunk): \(task.title)\n"
                 out +=
-                    "  state \(task.state.rawValue), head \(shortHex(head.hex)), base \(base.map { shortHex($0.hex) } ?? "none (unrelated histories)")\n"
-                out += "  tests    " + (report.map { "\($0.passed ? "passed" : "FAILED"): \($0.summary)" } ?? "no report") + "\n"
+                    "  state \(task.state.rawValue), head \(shortHex(view.head.hex)), base \(view.base.map { shortHex($0.hex) } ?? "none (unrelated histories)")\n"
+                out += "  tests    " + (view.tests.map { "\($0.passed ? "passed" : "FAILED"): \($0.summary)" } ?? "no report") + "\n"
                 out +=
-                    "  reviews  " + (verdicts.isEmpty ? "none yet (devsys pr approve \(id))" : verdicts.joined(separator: "\n           ")) + "\n\n"
-                if patches.isEmpty {
-                    out += "no changes against \(trunk.branch)\n"
+                    "  reviews  "
+                    + (view.verdicts.isEmpty ? "none yet (devsys pr approve \(id))" : view.verdicts.joined(separator: "\n           ")) + "\n\n"
+                if view.files.isEmpty {
+                    out += "no changes against \(view.trunk)\n"
                 } else {
                     var stat = TextTable()
-                    for patch in patches {
+                    for file in view.files {
                         stat.add([
-                            " \(patch.status.prefix(1).uppercased())", patch.change.path,
-                            patch.added.map { "+\($0) -\(patch.deleted ?? 0)" } ?? "binary",
+                            " \(Self.letter(file.status))", file.oldPath.map { "\($0) → \(file.path)" } ?? file.path,
+                            file.isBinary ? "binary" : "+\(file.added) -\(file.deleted)",
                         ])
                     }
                     out += stat.text
-                    out += " \(patches.count) file\(patches.count == 1 ? "" : "s") changed\n\n" + diff
+                    out += " \(view.files.count) file\(view.files.count == 1 ? "" : "s") changed\n\n" + diff
                 }
                 print(out, terminator: "")
+            }
+
+            /// `git diff --name-status`'s letter for a change.
+            static func letter(_ status: FilePatch.Status) -> String {
+                switch status {
+                case .added: "A"
+                case .modified: "M"
+                case .deleted: "D"
+                case .renamed: "R"
+                case .copied: "C"
+                case .typeChanged: "T"
+                }
+            }
+
+            /// The diff cut after `maxLines` lines, with a hint to see the rest.
+            static func cut(_ diff: String, maxLines: Int, hint: String) -> String {
+                let lines = diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast(diff.hasSuffix("\n") ? 1 : 0)
+                guard lines.count > maxLines else { return diff }
+                return lines.prefix(maxLines).map { $0 + "\n" }.joined() + "… \(lines.count - maxLines) more lines: \(hint)\n"
             }
         }
 
@@ -164,25 +184,30 @@ extension Devsys {
             static let configuration = CommandConfiguration(
                 abstract: "Approve a task's tested branch head.",
                 discussion: """
-                    Adds 'Approved-by: NAME at TIME' to the note on the head in refs/notes/devsys/reviews.
-                    NAME is GIT_AUTHOR_NAME (else "devsys"). An approval is of that head: a new commit
-                    on the branch needs a new one.
+                    Adds 'Approved-by: NAME <EMAIL> at TIME' to the note on the head in
+                    refs/notes/devsys/reviews. NAME is --as, else your git identity (user.name and
+                    user.email, as git resolves them). An approval is of that head: a new commit on
+                    the branch needs a new one.
 
                       devsys pr approve 001-about-page
+                      devsys pr approve 001-about-page --as "Grace Hopper <grace@example.com>"
                     """
             )
 
             @OptionGroup var options: ControllerOptions
+
+            @OptionGroup var actor: ActorOptions
 
             @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
             var id: String
 
             func run() throws {
                 let (control, _, store) = try options.openStore()
-                let task = try findTask(id, in: store)
-                let reviewer = actingSignature().name
-                try Reviews(repositoryPath: options.repositoryPath(of: control), store: store).approve(task, reviewer: reviewer)
-                print("approved task/\(id) at \(task.branchHead.map(shortHex) ?? "?") as \(reviewer); merge it with: devsys pr merge \(id)")
+                let reviewer = actor.principal(control: control)
+                let head = try failingAsCommand {
+                    try PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store).approve(taskID: id, by: reviewer)
+                }
+                print("approved task/\(id) at \(shortHex(head.hex)) as \(reviewer.name); merge it with: devsys pr merge \(id)")
             }
         }
 
@@ -191,9 +216,10 @@ extension Devsys {
                 abstract: "Merge a task branch into the trunk.",
                 discussion: """
                     Makes a merge commit of task/<id> on the trunk (moved with compare-and-swap, so a
-                    concurrent push is never lost). With 'review: required' in the spec the head
-                    needs an approval first. On conflicts nothing is merged: the task goes back to
-                    coding with the conflicting paths as feedback, and this exits 1.
+                    concurrent push is never lost). With 'review: required' in the spec the branch's
+                    current head needs an approval first; an approval of an earlier head does not
+                    count. On conflicts nothing is merged: the task goes back to coding with the
+                    conflicting paths as feedback, and this exits 1.
 
                       devsys pr approve 001-about-page && devsys pr merge 001-about-page
                     """
@@ -201,38 +227,24 @@ extension Devsys {
 
             @OptionGroup var options: ControllerOptions
 
+            @OptionGroup var actor: ActorOptions
+
             @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
             var id: String
 
             func run() throws {
                 let (control, state, store) = try options.openStore()
-                let task = try findTask(id, in: store)
-                let path = options.repositoryPath(of: control)
-                guard task.state == .review else {
-                    throw CommandFailure("task \(id) is \(task.state.rawValue); only a task in review can be merged ('devsys pr list' shows them)")
-                }
-                guard let head = task.branchHead.flatMap(ObjectID.init(hex:)) else { throw CommandFailure("task \(id) has no branch task/\(id) yet") }
-                if try reviewPolicy(of: id, in: control) == .required, try !Reviews(repositoryPath: path, store: store).isApproved(head) {
-                    throw CommandFailure("task \(id) needs an approval first: devsys pr approve \(id)")
-                }
-                let actor = actingSignature().name
-                switch try TaskMerger(repositoryPath: path, store: store).merge(task, actor: actor) {
+                let actions = PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store)
+                let outcome = try failingAsCommand { try actions.merge(taskID: id, by: actor.principal(control: control)) }
+                _ = NotifySocket.send(to: state.notifySocket)
+                switch outcome {
                 case .merged(let commit):
-                    let trunk = try control.trunkCommit().branch
-                    print("merged task/\(id) into \(trunk): \(commit.hex)")
-                    _ = NotifySocket.send(to: state.notifySocket)
+                    print("merged task/\(id) into \(try control.trunkCommit().branch): \(commit.hex)")
                 case .conflicts(let paths):
-                    _ = NotifySocket.send(to: state.notifySocket)
                     throw CommandFailure(
                         "task/\(id) conflicts with the trunk in \(paths.joined(separator: ", ")); nothing was merged, the task went back to coding with the conflicts as feedback"
                     )
                 }
-            }
-
-            /// The spec's `review:` on the trunk; `required` when the spec cannot be read.
-            private func reviewPolicy(of id: String, in control: ControlRepository) throws -> TaskSpec.Review {
-                let trunk = try control.trunkCommit()
-                return try control.specs(named: [id], at: trunk.commit).specs.first?.spec?.review ?? .required
             }
         }
 
@@ -240,7 +252,7 @@ extension Devsys {
             static let configuration = CommandConfiguration(
                 abstract: "Reject a task's branch; the task ends rejected with your reason.",
                 discussion: """
-                    Adds 'Rejected-by: NAME at TIME: REASON' to the note on the head in
+                    Adds 'Rejected-by: NAME <EMAIL> at TIME: REASON' to the note on the head in
                     refs/notes/devsys/reviews. 'devsys task retry ID' starts the task again with the
                     reason as the coding agent's feedback.
 
@@ -249,6 +261,8 @@ extension Devsys {
             )
 
             @OptionGroup var options: ControllerOptions
+
+            @OptionGroup var actor: ActorOptions
 
             @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
             var id: String
@@ -266,10 +280,11 @@ extension Devsys {
 
             func run() throws {
                 let (control, _, store) = try options.openStore()
-                let task = try findTask(id, in: store)
-                let reviewer = actingSignature().name
-                try Reviews(repositoryPath: options.repositoryPath(of: control), store: store).reject(task, reviewer: reviewer, reason: reason ?? "")
-                print("rejected task/\(id) at \(task.branchHead.map(shortHex) ?? "?") as \(reviewer)")
+                let reviewer = actor.principal(control: control)
+                let actions = PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store)
+                try failingAsCommand { try actions.reject(taskID: id, reason: reason ?? "", by: reviewer) }
+                let head = try store.task(id: id)?.branchHead
+                print("rejected task/\(id) at \(head.map(shortHex) ?? "?") as \(reviewer.name)")
             }
         }
     }
@@ -290,6 +305,7 @@ struct PullRequestOutput: Encodable {
 struct PullRequestShowOutput: Encodable {
     struct File: Encodable {
         var path: String
+        var oldPath: String?
         var status: String
         var added: Int?
         var deleted: Int?
@@ -305,226 +321,4 @@ struct PullRequestShowOutput: Encodable {
     var reviews: [String]
     var approved: Bool
     var diff: String
-}
-
-/// One changed file of a pull request, with its unified diff when both sides are text.
-struct FilePatch {
-    /// Files larger than this are named, not diffed.
-    static let maxBytes = 512 * 1024
-
-    var change: TreeChange
-    /// The diff lines (`@@` headers and ` `/`+`/`-` lines), or why there is none.
-    var body: Result<[String], Unshown>
-    var added: Int?
-    var deleted: Int?
-
-    enum Unshown: Error {
-        case binary, large, tooDifferent
-    }
-
-    var status: String {
-        switch change.status {
-        case .added: "added"
-        case .modified: "modified"
-        case .deleted: "deleted"
-        }
-    }
-
-    init(_ change: TreeChange, in repository: Repository) throws {
-        self.change = change
-        let old = try change.oldID.map { try repository.blob($0) } ?? Data()
-        let new = try change.newID.map { try repository.blob($0) } ?? Data()
-        guard old.count <= Self.maxBytes, new.count <= Self.maxBytes else {
-            body = .failure(.large)
-            return
-        }
-        guard let oldText = Self.text(old), let newText = Self.text(new) else {
-            body = .failure(.binary)
-            return
-        }
-        guard let hunks = LineDiff.unified(old: oldText, new: newText) else {
-            body = .failure(.tooDifferent)
-            return
-        }
-        body = .success(hunks)
-        added = hunks.filter { $0.hasPrefix("+") }.count
-        deleted = hunks.filter { $0.hasPrefix("-") }.count
-    }
-
-    /// The data as text, or nil when it looks binary (a NUL byte, or not UTF-8).
-    private static func text(_ data: Data) -> String? {
-        if data.prefix(8000).contains(0) { return nil }
-        return String(data: data, encoding: .utf8)
-    }
-
-    /// `diff --git` sections for every patch, cut after `maxLines` lines with a hint to see the rest.
-    static func text(of patches: [FilePatch], maxLines: Int, hint: String) -> String {
-        var lines: [String] = []
-        for patch in patches {
-            let path = patch.change.path
-            lines.append("diff --git a/\(path) b/\(path)")
-            switch patch.change.status {
-            case .added: lines.append("new file")
-            case .deleted: lines.append("deleted file")
-            case .modified: break
-            }
-            switch patch.body {
-            case .success(let hunks):
-                lines.append(patch.change.status == .added ? "--- /dev/null" : "--- a/\(path)")
-                lines.append(patch.change.status == .deleted ? "+++ /dev/null" : "+++ b/\(path)")
-                lines += hunks
-            case .failure(.binary): lines.append("Binary files differ")
-            case .failure(.large): lines.append("Large file (over \(maxBytes / 1024) KB); not shown")
-            case .failure(.tooDifferent): lines.append("Too many changes to show here")
-            }
-        }
-        guard lines.count > maxLines else { return lines.map { $0 + "\n" }.joined() }
-        return lines.prefix(maxLines).map { $0 + "\n" }.joined() + "… \(lines.count - maxLines) more lines: \(hint)\n"
-    }
-}
-
-/// A line diff (Myers' O(ND) algorithm) printed as unified-diff hunks with 3 lines of context.
-enum LineDiff {
-    enum Edit: Equatable {
-        case same(old: Int, new: Int)
-        case delete(old: Int)
-        case insert(new: Int)
-    }
-
-    /// Beyond this many inserted plus deleted lines, no diff is made (its memory grows as the square).
-    static let maxEdits = 4000
-
-    /// The hunks turning `old` into `new`; empty when they are equal, nil when they differ in more
-    /// than `maxEdits` lines. A last line without a newline is followed by git's marker.
-    static func unified(old: String, new: String, context: Int = 3) -> [String]? {
-        let a = lines(old)
-        let b = lines(new)
-        guard let edits = edits(a, b) else { return nil }
-        let changed = edits.indices.filter { if case .same = edits[$0] { false } else { true } }
-        guard !changed.isEmpty else { return [] }
-
-        // Lines of old and new before each edit, to number the hunks.
-        var oldBefore = [0]
-        var newBefore = [0]
-        for edit in edits {
-            switch edit {
-            case .same:
-                oldBefore.append(oldBefore.last! + 1)
-                newBefore.append(newBefore.last! + 1)
-            case .delete:
-                oldBefore.append(oldBefore.last! + 1)
-                newBefore.append(newBefore.last!)
-            case .insert:
-                oldBefore.append(oldBefore.last!)
-                newBefore.append(newBefore.last! + 1)
-            }
-        }
-
-        var ranges: [Range<Int>] = []
-        for index in changed {
-            let range = max(0, index - context)..<min(edits.count, index + context + 1)
-            if let last = ranges.last, range.lowerBound <= last.upperBound {
-                ranges[ranges.count - 1] = last.lowerBound..<range.upperBound
-            } else {
-                ranges.append(range)
-            }
-        }
-
-        var out: [String] = []
-        for range in ranges {
-            let oldCount = oldBefore[range.upperBound] - oldBefore[range.lowerBound]
-            let newCount = newBefore[range.upperBound] - newBefore[range.lowerBound]
-            let oldStart = oldCount == 0 ? oldBefore[range.lowerBound] : oldBefore[range.lowerBound] + 1
-            let newStart = newCount == 0 ? newBefore[range.lowerBound] : newBefore[range.lowerBound] + 1
-            out.append("@@ -\(oldStart),\(oldCount) +\(newStart),\(newCount) @@")
-            for edit in edits[range] {
-                let (mark, line): (String, Substring) =
-                    switch edit {
-                    case .same(let index, _): (" ", a[index])
-                    case .delete(let index): ("-", a[index])
-                    case .insert(let index): ("+", b[index])
-                    }
-                if line.hasSuffix("\n") {
-                    out.append(mark + line.dropLast())
-                } else {
-                    out.append(mark + line)
-                    out.append("\\ No newline at end of file")
-                }
-            }
-        }
-        return out
-    }
-
-    /// The lines of `text`, each with its newline (the last may have none).
-    static func lines(_ text: String) -> [Substring] {
-        var lines: [Substring] = []
-        var start = text.startIndex
-        while start < text.endIndex {
-            let end = text[start...].firstIndex(of: "\n").map { text.index(after: $0) } ?? text.endIndex
-            lines.append(text[start..<end])
-            start = end
-        }
-        return lines
-    }
-
-    /// The shortest edit script from `a` to `b`, or nil beyond `maxEdits`.
-    static func edits(_ a: [Substring], _ b: [Substring]) -> [Edit]? {
-        let n = a.count
-        let m = b.count
-        let limit = min(n + m, maxEdits)
-        // v[k + offset]: the furthest x reached on diagonal k; trace[d] keeps v for k in -d...d
-        // as it was before round d, for walking back.
-        let offset = limit + 1
-        var v = [Int](repeating: 0, count: 2 * limit + 3)
-        var trace: [[Int]] = []
-        for d in 0...limit {
-            trace.append(Array(v[(offset - d)...(offset + d)]))
-            for k in stride(from: -d, through: d, by: 2) {
-                var x = (k == -d || (k != d && v[offset + k - 1] < v[offset + k + 1])) ? v[offset + k + 1] : v[offset + k - 1] + 1
-                var y = x - k
-                while x < n, y < m, a[x] == b[y] {
-                    x += 1
-                    y += 1
-                }
-                v[offset + k] = x
-                if x >= n, y >= m { return backtrack(trace: trace, n: n, m: m) }
-            }
-        }
-        return nil
-    }
-
-    private static func backtrack(trace: [[Int]], n: Int, m: Int) -> [Edit] {
-        var edits: [Edit] = []
-        var x = n
-        var y = m
-        for d in stride(from: trace.count - 1, through: 0, by: -1) {
-            guard d > 0 else {
-                while x > 0, y > 0 {
-                    edits.append(.same(old: x - 1, new: y - 1))
-                    x -= 1
-                    y -= 1
-                }
-                break
-            }
-            let v = trace[d]
-            func at(_ k: Int) -> Int { v[k + d] }
-            let k = x - y
-            let previousK = (k == -d || (k != d && at(k - 1) < at(k + 1))) ? k + 1 : k - 1
-            let previousX = at(previousK)
-            let previousY = previousX - previousK
-            while x > previousX, y > previousY {
-                edits.append(.same(old: x - 1, new: y - 1))
-                x -= 1
-                y -= 1
-            }
-            if x == previousX {
-                edits.append(.insert(new: y - 1))
-            } else {
-                edits.append(.delete(old: x - 1))
-            }
-            x = previousX
-            y = previousY
-        }
-        return edits.reversed()
-    }
 }

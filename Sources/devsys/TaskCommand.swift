@@ -9,8 +9,8 @@ extension Devsys {
     struct TaskCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "task",
-            abstract: "Show one task, or start a failed one again.",
-            subcommands: [Show.self, Retry.self]
+            abstract: "Show one task, start a failed one again, or cancel one.",
+            subcommands: [Show.self, Retry.self, Cancel.self]
         )
 
         struct Show: ParsableCommand {
@@ -61,26 +61,22 @@ extension Devsys {
 
                       devsys task retry 002-login
 
-                    A cancelled task (its spec was deleted) starts again when its spec is back on the trunk.
+                    A cancelled task starts again when its spec changes on the trunk (or, deleted, comes back).
                     Exit status: 0 queued, 1 the task is not failed or rejected, or is unknown.
                     """
             )
 
             @OptionGroup var options: ControllerOptions
 
+            @OptionGroup var actor: ActorOptions
+
             @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
             var id: String
 
             func run() throws {
                 let (control, state, store) = try options.openStore()
-                let task = try findTask(id, in: store)
-                if task.state == .cancelled {
-                    throw CommandFailure(
-                        "task \(id) was cancelled because its spec was deleted; commit specs/\(id)/task.yaml to the trunk again to restart it"
-                    )
-                }
-                let retry = TaskRetry(repositoryPath: options.repositoryPath(of: control), store: store)
-                let (record, step, job) = try retry.retry(taskID: id, actor: actingSignature().name)
+                let actions = TaskActions(repositoryPath: options.repositoryPath(of: control), store: store)
+                let (record, step, job) = try failingAsCommand { try actions.retry(taskID: id, by: actor.principal(control: control)) }
                 switch step {
                 case .coding:
                     let start = record.branchHead.map { "task/\(id) at \(shortHex($0))" } ?? "the trunk"
@@ -92,6 +88,40 @@ extension Devsys {
                 case .deploy:
                     print("task \(id) is deployed again: \(job.key.taskID) at \(shortHex(job.key.inputCommit)) (job \(job.id))")
                 }
+                _ = NotifySocket.send(to: state.notifySocket)
+            }
+        }
+
+        struct Cancel: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Cancel a task that has not reached the trunk yet.",
+                discussion: """
+                    The task becomes cancelled with your reason (a task.cancelled event records it);
+                    jobs queued for it end without running their step. Its branch task/<id> and its
+                    notes stay in git. A change to specs/<id>/task.yaml on the trunk starts it again.
+                    A merged or deployed task cannot be cancelled: revert its merge with git.
+
+                      devsys task cancel 002-login --reason "superseded by 004-sso"
+
+                    Exit status: 0 cancelled, 1 the task is unknown, merged or later, or already cancelled.
+                    """
+            )
+
+            @OptionGroup var options: ControllerOptions
+
+            @OptionGroup var actor: ActorOptions
+
+            @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
+            var id: String
+
+            @Option(help: ArgumentHelp("Why it is cancelled (kept with the task and in its history).", valueName: "text"))
+            var reason: String?
+
+            func run() throws {
+                let (control, state, store) = try options.openStore()
+                let actions = TaskActions(repositoryPath: options.repositoryPath(of: control), store: store)
+                let record = try failingAsCommand { try actions.cancel(taskID: id, reason: reason, by: actor.principal(control: control)) }
+                print("task \(id) cancelled: \(record.reason ?? "")")
                 _ = NotifySocket.send(to: state.notifySocket)
             }
         }

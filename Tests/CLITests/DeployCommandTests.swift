@@ -84,7 +84,8 @@ import Testing
         #expect(revisions.revisions.map(\.tag) == ["deploy/staging/0003", "deploy/staging/0002", "deploy/staging/0001"])
         #expect(revisions.revisions.map(\.status) == ["live", "bad", ""])
         let table = try site.devsysHere("revisions", "staging")
-        #expect(table.stdout.contains("deploy/staging/0002") && table.stdout.contains("bad (by Ada Tester: rolled back to deploy/staging/0001)"))
+        #expect(table.stdout.contains("deploy/staging/0002"))
+        #expect(table.stdout.contains("bad (by Ada Tester <ada@example.com>: rolled back to deploy/staging/0001)"), "\(table.stdout)")
 
         // The rolled-back commit is not deployed again without --force.
         let refused = try site.devsysHere("deploy", "staging")
@@ -100,6 +101,21 @@ import Testing
         let byTag = try site.devsysHere("rollback", "staging", "--to", "1", "--json")
         #expect(byTag.status == 0, "\(byTag.stderr)")
         #expect(site.served == first)
+
+        // Each command wrote its audit row, the refusal too, as the git identity with the CLI's role.
+        struct AuditRow: Decodable {
+            var actor: String
+            var role: String
+            var action: String
+            var outcome: String
+        }
+        let audit = try JSONDecoder().decode([AuditRow].self, from: Data(try site.devsysHere("audit", "--json").stdout.utf8))
+        #expect(
+            audit.reversed().map { "\($0.action) \($0.outcome.prefix(while: { $0 != ":" }))" } == [
+                "deploy ok", "deploy ok", "rollback ok", "deploy refused", "deploy --force ok", "rollback ok",
+            ]
+        )
+        #expect(audit.allSatisfy { $0.actor == "Ada Tester <ada@example.com>" && $0.role == "admin" })
     }
 
     @Test func mistakesGetClearErrors() throws {

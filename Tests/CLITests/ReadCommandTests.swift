@@ -169,7 +169,7 @@ import Testing
 
         #expect(try blog.devsys("pr", "approve", "001-about-page").status == 0)
         let note = try git("notes", "--ref=devsys/reviews", "show", "task/001-about-page", in: blog.root)
-        #expect(note.hasPrefix("Approved-by: Ada Tester at "), "\(note)")
+        #expect(note.hasPrefix("Approved-by: Ada Tester <ada@example.com> at "), "\(note)")
         struct Listed: Decodable {
             var id: String
             var approved: Bool
@@ -199,19 +199,36 @@ import Testing
         #expect(try blog.json([ListedTask].self, "reindex", "--json").map(\.state) == ["merged"])
     }
 
-    @Test func prShowListsTheChangedFilesAndALineDiff() throws {
+    @Test func prShowListsTheChangedFilesAndTheDiffGitPrints() throws {
         let agent =
             "sed -i 's|// Shared page frame for the sample blog.|// Shared page frame, now with a note.|' app/layout.php\necho note > app/003-note.txt\n"
         let blog = try Blog(specs: ["003-note": (Self.spec("003-note", check: "grep -q note app/layout.php"), agent)])
         let show = try blog.devsys("pr", "show", "003-note")
         #expect(show.status == 0, "\(show.stderr)")
-        for expected in [
-            " A  app/003-note.txt  +1 -0", " M  app/layout.php    +1 -1", " 2 files changed",
-            "diff --git a/app/layout.php b/app/layout.php\n--- a/app/layout.php\n+++ b/app/layout.php\n@@ -1,5 +1,5 @@\n <?php\n-// Shared page frame for the sample blog.\n+// Shared page frame, now with a note.\n function page(",
-            "new file\n--- /dev/null\n+++ b/app/003-note.txt\n@@ -0,0 +1,1 @@\n+note\n",
-        ] {
+        let gitDiff = try git("diff", "--no-color", "main...task/003-note", in: blog.root)
+        for expected in [" A  app/003-note.txt  +1 -0", " M  app/layout.php    +1 -1", " 2 files changed\n\n" + gitDiff] {
             #expect(show.stdout.contains(expected), "\(expected) in \(show.stdout)")
         }
+        #expect(gitDiff.contains("-// Shared page frame for the sample blog.\n+// Shared page frame, now with a note.\n"), "\(gitDiff)")
+
+        struct Shown: Decodable {
+            struct File: Decodable, Equatable {
+                var path: String
+                var status: String
+                var added: Int?
+                var deleted: Int?
+            }
+            var files: [File]
+            var diff: String
+        }
+        let shown = try blog.json(Shown.self, "pr", "show", "003-note", "--json")
+        #expect(shown.diff == gitDiff)
+        #expect(
+            shown.files == [
+                .init(path: "app/003-note.txt", status: "added", added: 1, deleted: 0),
+                .init(path: "app/layout.php", status: "modified", added: 1, deleted: 1),
+            ]
+        )
         let short = try blog.devsys("pr", "show", "003-note", "--max-lines", "3")
         #expect(short.stdout.contains("more lines: git diff main...task/003-note"), "\(short.stdout)")
     }
@@ -223,8 +240,8 @@ import Testing
         #expect(reject.status == 0, "\(reject.stderr)")
         let shown = try blog.json(ShownTask.self, "task", "show", "001-about-page", "--json")
         #expect(shown.state == "rejected")
-        #expect(shown.reason == "rejected by Ada Tester: the page needs a photo")
-        #expect(shown.reviews.count == 1 && shown.reviews[0].hasPrefix("Rejected-by: Ada Tester at "))
+        #expect(shown.reason == "rejected by Ada Tester <ada@example.com>: the page needs a photo")
+        #expect(shown.reviews.count == 1 && shown.reviews[0].hasPrefix("Rejected-by: Ada Tester <ada@example.com> at "))
         #expect(shown.reviews[0].hasSuffix(": the page needs a photo"))
         let approve = try blog.devsys("pr", "approve", "001-about-page")
         #expect(approve.status == 1 && approve.stderr.contains("task 001-about-page is rejected"), "\(approve.stderr)")

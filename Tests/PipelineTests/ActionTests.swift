@@ -1,0 +1,238 @@
+import Deploy
+import Foundation
+import Git
+import Store
+import Testing
+
+@testable import Pipeline
+
+/// What people do — review, merge, retry, cancel, deploy, roll back — through the domain
+/// operations the CLI and the manager API share: each takes an actor and writes its audit row,
+/// refusals included.
+@Suite struct ActionTests {
+    static let ada = Principal(name: "Ada Lovelace <ada@example.com>", role: .developer)
+    static let grace = Principal(name: "Grace Hopper <grace@example.com>", role: .deployer)
+    static let viewer = Principal(name: "Vic Viewer", role: .viewer)
+    static let admin = Principal(name: "Root Admin <root@example.com>", role: .admin)
+
+    /// The audit rows for `action`, oldest first.
+    static func audit(_ store: Store, _ action: String) throws -> [AuditEntry] {
+        try store.audit(limit: 1000).filter { $0.action == action }.reversed()
+    }
+
+    @Test func aMergeNeedsAnApprovalOfTheBranchsCurrentHead() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("201-review")
+        try repo.commit("Add 201")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        let store = controller.store
+        let actions = PullRequestActions(repositoryPath: repo.path, store: store, state: repo.state)
+        let tested = try repo.rev("task/201-review")
+
+        let unapproved = #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
+        #expect(unapproved?.description == "task 201-review needs an approval first: devsys pr approve 201-review")
+        #expect(try actions.approve(taskID: "201-review", by: Self.ada).hex == tested)
+        #expect(
+            try Reviews(repositoryPath: repo.path, store: store).verdicts(on: #require(ObjectID(hex: tested))).first?.hasPrefix(
+                "Approved-by: Ada Lovelace <ada@example.com> at "
+            ) == true
+        )
+
+        // Someone adds a commit to the approved branch before it merges.
+        try repo.git("checkout", "-q", "task/201-review")
+        try repo.write("app/201-review.txt", "fixed by hand\n")
+        try repo.commit("Fix-up")
+        try repo.git("checkout", "-q", "main")
+        let fixed = try repo.rev("task/201-review")
+        let moved = #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
+        #expect(moved?.description.contains("moved since it was tested") == true, "\(String(describing: moved))")
+        #expect(throws: PipelineError.self) { try actions.approve(taskID: "201-review", by: Self.ada) }
+
+        // Tested again and back in review: the approval of the earlier head does not count.
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        let task = try #require(try store.task(id: "201-review"))
+        #expect(task.state == .review && task.branchHead == fixed, "\(task)")
+        #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
+        #expect(try repo.rev("main") != fixed)
+
+        try actions.approve(taskID: "201-review", by: Self.ada)
+        guard case .merged(let commit) = try actions.merge(taskID: "201-review", by: Self.ada) else {
+            Issue.record("201-review did not merge")
+            return
+        }
+        #expect(try repo.git("log", "-1", "--format=%an <%ae>", commit.hex) == "Ada Lovelace <ada@example.com>\n")
+
+        let merges = try Self.audit(store, "pr.merge")
+        #expect(merges.map { $0.outcome.components(separatedBy: ":").first ?? "" } == ["refused", "refused", "refused", "ok"])
+        #expect(merges.map(\.target) == [tested, tested, fixed, fixed].map { "task/201-review@\($0.prefix(12))" })
+        #expect(merges.allSatisfy { $0.actor == "Ada Lovelace <ada@example.com>" && $0.role == "developer" })
+        #expect(try Self.audit(store, "pr.approve").map { $0.outcome.prefix(7) } == ["ok", "refused", "ok"])
+    }
+
+    @Test func everyTaskActionWritesItsAuditRowRefusalsIncluded() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("211-reject")
+        try repo.addSpec("212-review")
+        try repo.commit("Add the specs")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        let store = controller.store
+        let reviews = PullRequestActions(repositoryPath: repo.path, store: store)
+        let tasks = TaskActions(repositoryPath: repo.path, store: store)
+        let head = try repo.rev("task/211-reject")
+
+        let tooLow = #expect(throws: ActionRefusal.self) { try reviews.approve(taskID: "211-reject", by: Self.viewer) }
+        #expect(tooLow?.description == "Vic Viewer (role viewer) may not approve task/211-reject: that needs the role developer or higher")
+        try reviews.reject(taskID: "211-reject", reason: "wrong colour", by: Self.ada)
+        #expect(try store.task(id: "211-reject")?.reason == "rejected by Ada Lovelace <ada@example.com>: wrong colour")
+        #expect(throws: PipelineError.self) { try tasks.retry(taskID: "212-review", by: Self.ada) }
+        let (queued, step, _) = try tasks.retry(taskID: "211-reject", by: Self.ada)
+        #expect(queued.state == .queued && step == .coding)
+
+        // Cancelled while its coding job waits: the job ends without running the agent.
+        let cancelled = try tasks.cancel(taskID: "211-reject", reason: "superseded", by: Self.ada)
+        #expect(cancelled.state == .cancelled && cancelled.reason == "cancelled by Ada Lovelace <ada@example.com>: superseded")
+        #expect(throws: ActionRefusal.cannotCancel(taskID: "211-reject", state: .cancelled)) {
+            try tasks.cancel(taskID: "211-reject", by: Self.ada)
+        }
+        #expect(throws: ActionRefusal.self) { try tasks.retry(taskID: "211-reject", by: Self.ada) }
+        #expect(throws: PipelineError.self) { try tasks.cancel(taskID: "999-nothing", by: Self.ada) }
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        #expect(try store.task(id: "211-reject")?.state == .cancelled)
+        #expect(try repo.rev("task/211-reject") == head, "no new attempt was made")
+        #expect(try store.events(taskID: "211-reject", limit: 100).contains { $0.kind == "task.cancelled" && $0.message.hasSuffix("superseded") })
+
+        let rows = try store.audit(limit: 100).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
+        #expect(
+            rows == [
+                "Vic Viewer|viewer|pr.approve|task/211-reject|refused: Vic Viewer (role viewer) may not approve task/211-reject: that needs the role developer or higher",
+                "Ada Lovelace <ada@example.com>|developer|pr.reject|task/211-reject@\(head.prefix(12))|ok",
+                "Ada Lovelace <ada@example.com>|developer|task.retry|task/212-review|refused: task 212-review is review; this needs it failed or rejected",
+                "Ada Lovelace <ada@example.com>|developer|task.retry|task/211-reject|ok",
+                "Ada Lovelace <ada@example.com>|developer|task.cancel|task/211-reject|ok",
+                "Ada Lovelace <ada@example.com>|developer|task.cancel|task/211-reject|refused: task 211-reject is already cancelled",
+                "Ada Lovelace <ada@example.com>|developer|task.retry|task/211-reject|refused: task 211-reject is cancelled (cancelled by Ada Lovelace <ada@example.com>: superseded); commit a change to specs/211-reject/task.yaml on the trunk to start it again",
+                "Ada Lovelace <ada@example.com>|developer|task.cancel|task/999-nothing|refused: no task 999-nothing; 'devsys tasks' lists them",
+            ],
+            "\(rows.joined(separator: "\n"))"
+        )
+    }
+
+    @Test func deployAndRollbackCheckTheRoleMarkBadAndAuditEveryOutcome() throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        let host = repo.root.appendingPathComponent("host").path
+        try FileManager.default.createDirectory(atPath: host + "/web", withIntermediateDirectories: true)
+        try repo.write(
+            "devsys.yaml",
+            """
+            apps:
+              web: { path: app, test: sh tests/run.sh }
+            environments:
+              staging: { hosts: [h1], keep_revisions: 3 }
+              prod: { hosts: [h1], approval: admin }
+            hosts:
+              h1: { transport: local, root: \(host) }
+
+            """
+        )
+        try repo.commit("Environments")
+        let first = try repo.rev("main")
+        try repo.write("app/index.txt", "home, again\n")
+        try repo.commit("Second")
+        let second = try repo.rev("main")
+        try FileManager.default.createDirectory(at: repo.state.url, withIntermediateDirectories: true)
+        let store = try Store(path: repo.state.storeFile)
+        let repository = try Repository.open(at: repo.path)
+        let agent = DeploymentAgent(repositoryPath: repo.path, store: store, connections: HostConnections(repository: repository))
+        let environments = EnvironmentActions(agent: agent)
+        let refs = EnvironmentRefs(repository: repository, environment: "staging")
+
+        #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "staging", by: Self.ada) }
+        #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "prod", by: Self.grace) }
+        #expect(throws: DeployCommandError.self) { try environments.deploy(environment: "nowhere", by: Self.grace) }
+        #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "staging", revision: "no-such-branch", by: Self.grace) }
+        #expect(throws: DeployCommandError.self) { try environments.rollback(environment: "staging", by: Self.grace) }
+
+        #expect(try environments.deploy(environment: "staging", revision: "main~1", by: Self.grace).tag == "deploy/staging/0001")
+        #expect(try environments.deploy(environment: "staging", by: Self.grace).tag == "deploy/staging/0002")
+        let back = try environments.rollback(environment: "staging", by: Self.grace)
+        #expect(back.commit == first && back.tag == "deploy/staging/0003")
+        #expect(try refs.desired()?.hex == first)
+        let secondID = try #require(ObjectID(hex: second))
+        #expect(try refs.badReason(secondID)?.contains("by Grace Hopper <grace@example.com>: rolled back to deploy/staging/0001") == true)
+        #expect(throws: DeployCommandError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
+        #expect(try environments.deploy(environment: "staging", force: true, by: Self.grace).succeeded)
+        #expect(try refs.badReason(secondID) == nil)
+        #expect(try environments.deploy(environment: "prod", by: Self.admin).succeeded, "admin may deploy where approval: admin")
+        let tag = try #require(try refs.tags().last)
+        #expect(tag.fields["Actor"] == "Grace Hopper <grace@example.com>")
+
+        let rows = try store.audit(limit: 100).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
+        let grace = "Grace Hopper <grace@example.com>|deployer"
+        let expected: [String] = [
+            "Ada Lovelace <ada@example.com>|developer|deploy|env/staging|refused: Ada Lovelace <ada@example.com> (role developer) may not deploy to staging: that needs the role deployer or higher",
+            "\(grace)|deploy|env/prod|refused: Grace Hopper <grace@example.com> (role deployer) may not deploy to prod: that needs the role admin or higher",
+            "\(grace)|deploy|env/nowhere|refused: no environment 'nowhere' in devsys.yaml (known: staging, prod)",
+            "\(grace)|deploy|env/staging|refused: cannot resolve 'no-such-branch': ",
+            "\(grace)|rollback|env/staging|refused: staging has no earlier deploy to roll back to; 'devsys revisions staging' lists its deploys",
+            "\(grace)|deploy|env/staging@\(first.prefix(12))|ok: deploy/staging/0001",
+            "\(grace)|deploy|env/staging@\(second.prefix(12))|ok: deploy/staging/0002",
+            "\(grace)|rollback|env/staging@deploy/staging/0001|ok: deploy/staging/0003",
+            "\(grace)|deploy|env/staging@\(second.prefix(12))|refused: \(second.prefix(12)) is marked bad in staging (at ",
+            "\(grace)|deploy --force|env/staging@\(second.prefix(12))|ok: deploy/staging/0004",
+            "Root Admin <root@example.com>|admin|deploy|env/prod@\(second.prefix(12))|ok: deploy/prod/0001",
+        ]
+        // Rows 3 and 8 end with what git and the bad mark say (an error text, a time): their beginnings are compared.
+        #expect(rows.count == expected.count, "\(rows.joined(separator: "\n"))")
+        for (row, start) in zip(rows, expected) {
+            #expect(row == start || ([expected[3], expected[8]].contains(start) && row.hasPrefix(start)), "\(row)")
+        }
+    }
+
+    @Test func aDeployThatStopsBeforeAnySwitchPutsTheEnvRefBackAndAuditsTheFailure() throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        let host = repo.root.appendingPathComponent("host").path
+        let blocked = repo.root.appendingPathComponent("not-a-folder").path
+        try FileManager.default.createDirectory(atPath: host + "/web", withIntermediateDirectories: true)
+        try Data("a file where a host root should be\n".utf8).write(to: URL(fileURLWithPath: blocked))
+        try repo.write(
+            "devsys.yaml",
+            """
+            apps:
+              web: { path: app, test: sh tests/run.sh }
+            environments:
+              staging: { hosts: [h1, h2] }
+            hosts:
+              h1: { transport: local, root: \(host) }
+              h2: { transport: local, root: \(blocked)/root }
+
+            """
+        )
+        try repo.commit("Staging on two hosts, one unusable")
+        try FileManager.default.createDirectory(at: repo.state.url, withIntermediateDirectories: true)
+        let store = try Store(path: repo.state.storeFile)
+        let repository = try Repository.open(at: repo.path)
+        let environments = EnvironmentActions(
+            agent: DeploymentAgent(repositoryPath: repo.path, store: store, connections: HostConnections(repository: repository))
+        )
+        let earlier = try #require(ObjectID(hex: try repo.rev("main~1")))
+        let refs = EnvironmentRefs(repository: repository, environment: "staging")
+        try refs.move(to: earlier, expecting: nil, message: "test: staging starts on the earlier commit")
+
+        let error = #expect(throws: EnvironmentActionError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
+        #expect(
+            error?.description.contains("nothing was switched; refs/heads/env/staging is back on \(earlier.short)") == true,
+            "\(String(describing: error))"
+        )
+        #expect(try refs.desired() == earlier)
+        #expect(FileManager.default.fileExists(atPath: host + "/web/current") == false, "h1 was not switched either")
+        let row = try #require(try store.audit(limit: 1).first)
+        #expect(row.action == "deploy" && row.actor == Self.grace.name && row.role == "deployer")
+        #expect(row.outcome.hasPrefix("failed: "), "\(row.outcome)")
+    }
+}
