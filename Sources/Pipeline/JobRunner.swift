@@ -143,6 +143,12 @@ public struct JobRunner: Sendable {
         switch outcome {
         case .committed(let commit, let paths):
             try store.transaction { transaction in
+                // Cancelled (or otherwise moved on) while the agent worked: the commit stays on the
+                // branch, the task stays where it was put.
+                guard try transaction.task(id: task.id)?.state == .coding else {
+                    try transaction.complete(jobID: job.id, worker: worker)
+                    return
+                }
                 var record = task
                 record.branchHead = commit.hex
                 record.attempt = attempt

@@ -204,6 +204,23 @@ import Glibc
         #expect(try site.team.branchLog("031-stopped") == ["Task 031-stopped (attempt 1)|1"], "the stopped attempt did not count")
     }
 
+    @Test func aTaskCancelledWhileItsAgentWorksStaysCancelled() throws {
+        let site = try Site()
+        try site.pushSpec("061-cancelled", agent: Self.blockingAgent("061-cancelled", traces: site.traces, release: "go"))
+        let serve = try site.serve()
+        defer { serve.stop(signal: SIGKILL) }
+        #expect(Self.eventually { site.exists("061-cancelled.running") }, "\(site.serveLog)")
+        let cancel = try site.devsys("task", "cancel", "061-cancelled", "--reason", "not needed after all")
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        site.touch("go")
+        #expect(Self.eventually { site.exists("061-cancelled.done") })
+        // The agent's commit lands on the branch; the task is not brought back to life by it.
+        #expect(Self.eventually { (try? site.team.branchLog("061-cancelled").count) == 1 }, "\(site.serveLog)")
+        #expect(try site.state(of: "061-cancelled") == "cancelled")
+        serve.stop(signal: SIGTERM)
+        #expect(serve.wait().status == 0)
+    }
+
     @Test func aReconcileErrorIsLoggedAndRetriedWhileServeKeepsRunning() throws {
         let site = try Site()
         let trunk = try git("rev-parse", "main", in: site.team.bare).trimmingCharacters(in: .whitespacesAndNewlines)
