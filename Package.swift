@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "SSH", dependencies: ["CSSH2"]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Agents", dependencies: ["Git", "Specs", .product(name: "NIOPosix", package: "swift-nio")]),
+        .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Agents"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.

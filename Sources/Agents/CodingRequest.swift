@@ -1,3 +1,4 @@
+import ControlRepository
 import Foundation
 import Git
 import Specs
@@ -49,7 +50,7 @@ public struct CodingRequest: Sendable, Hashable {
         self.taskID = taskID
         self.spec = spec
         self.specFolder = specFolder ?? "specs/\(taskID)"
-        self.branch = branch ?? "refs/heads/task/\(taskID)"
+        self.branch = branch ?? ControlRefs.taskBranch(taskID)
         self.head = head
         self.attempt = attempt
         self.feedback = feedback

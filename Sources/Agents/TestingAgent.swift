@@ -1,3 +1,4 @@
+import ControlRepository
 import Foundation
 import Git
 import Specs
@@ -13,7 +14,7 @@ import Specs
 public struct TestingAgent: Sendable {
     public static let authorName = "devsys testing agent"
     public static let authorEmail = "testing-agent@devsys.invalid"
-    public static let notesRef = "refs/notes/devsys/tests"
+    public static let notesRef = ControlRefs.testNotes
 
     public var runner: ProcessRunner
 

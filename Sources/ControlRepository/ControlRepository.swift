@@ -36,11 +36,11 @@ public struct ControlRepository {
     /// `trunk:` it names.
     /// - Throws: `ControlRepositoryError.noTrunk` when neither resolves.
     public func trunkCommit() throws -> (branch: String, commit: ObjectID) {
-        let candidates = ["refs/heads/\(Self.defaultTrunk)", "HEAD"]
+        let candidates = [ControlRefs.branch(Self.defaultTrunk), "HEAD"]
         for candidate in candidates {
             guard let commit = try? repository.resolve(candidate) else { continue }
             let branch = trunk(at: commit)
-            if let trunkCommit = try repository.reference(named: "refs/heads/\(branch)") {
+            if let trunkCommit = try repository.reference(named: ControlRefs.branch(branch)) {
                 return (branch, trunkCommit)
             }
         }

@@ -47,7 +47,7 @@ extension ControlRepository {
         let repository = try Repository.create(at: directory.path, bare: bare, initialBranch: defaultTrunk)
         _ = try repository.commit(
             changes: files,
-            onto: "refs/heads/\(defaultTrunk)",
+            onto: ControlRefs.branch(defaultTrunk),
             parent: nil,
             message: "Start a devsys control repository\n\nCreated by devsys init from the repository template.\n",
             author: author

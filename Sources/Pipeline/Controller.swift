@@ -80,22 +80,11 @@ public final class Controller: Sendable {
     }
 
     private func serveServices(_ settings: Settings, logger: Logger) async throws {
-        let wiring = Wiring(controller: self, settings: settings, logger: logger)
-        var services = wiring.services
-        services.insert(
-            .init(
-                service: DriftService(
-                    check: { await self.checkDrift(logger: logger) },
-                    gitChanged: wiring.gitChanged,
-                    interval: settings.driftInterval
-                )
-            ),
-            at: 2
-        )
+        let wiring = Wiring(controller: self, settings: settings, checkDrift: true, logger: logger)
         logger.info("serving \(repositoryPath) (state \(state.url.path)); lanes \(wiring.lanes.map(\.description).joined(separator: ", "))")
         try await ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services,
+                services: wiring.services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -121,7 +110,7 @@ public final class Controller: Sendable {
     private func runServicesUntilIdle(deadline: Date, settings: Settings, signals: [UnixSignal], logger: Logger) async throws -> RunReport {
         let firstEvent = try await offload { [store] in try store.lastEventID() }
         await checkDrift(logger: logger)
-        let wiring = Wiring(controller: self, settings: settings, logger: logger)
+        let wiring = Wiring(controller: self, settings: settings, checkDrift: false, logger: logger)
         let outcome = IdleOutcome()
         let clock = ContinuousClock()
         let watch = IdleWatch(
@@ -141,7 +130,7 @@ public final class Controller: Sendable {
             )
         ).run()
         let events = try await offload { [store] in try store.events(after: firstEvent) }
-        return RunReport(idle: !outcome.timedOut.isSet, events: events)
+        return RunReport(idle: outcome.reachedIdle.isSet, timedOut: outcome.timedOut.isSet, events: events)
     }
 
     /// The lanes for the trunk's devsys.yaml (`agents.coding.parallel`, `agents.testing.parallel`);
@@ -189,52 +178,55 @@ public final class Controller: Sendable {
 }
 
 /// The services of one run, wired to each other through their wake-up signals, in start order
-/// (the group stops them in reverse: lanes first, the heartbeat last).
+/// (the group stops them in reverse: lanes first, the heartbeat last, so running jobs keep their
+/// leases through the grace period).
 struct Wiring {
     let lanes: [WorkerLane]
-    let running = RunningJobs()
-    let queueChanged = WakeSignal()
-    let gitChanged = WakeSignal()
+    let running: RunningJobs
+    let queueChanged: WakeSignal
+    let gitChanged: WakeSignal
     let passes: ReconcilePasses
     let services: [ServiceGroupConfiguration.ServiceConfiguration]
 
-    init(controller: Controller, settings: Controller.Settings, logger: Logger) {
-        lanes = settings.lanes ?? controller.lanes()
-        passes = ReconcilePasses(reconciler: controller.reconciler)
-        services = [
-            .init(
-                service: LeaseHeartbeat(
-                    store: controller.store,
-                    worker: controller.worker,
-                    running: running,
-                    leaseDuration: Controller.leaseDuration,
-                    logger: logger
-                )
-            ),
-            .init(
-                service: ReconcileService(
-                    passes: passes,
-                    notifySocket: controller.state.notifySocket,
-                    gitChanged: gitChanged,
-                    queueChanged: queueChanged,
-                    poll: settings.poll,
-                    logger: logger
-                )
-            ),
-            .init(
-                service: JobWorkers(
-                    lanes: lanes,
-                    runner: controller.runner,
-                    running: running,
-                    queueChanged: queueChanged,
-                    gitChanged: gitChanged,
-                    leaseDuration: Controller.leaseDuration,
-                    idlePoll: settings.poll,
-                    grace: settings.grace,
-                    logger: logger
-                )
-            ),
-        ]
+    /// - Parameter checkDrift: add the drift service (`serve`; `run --until-idle` checks once before).
+    init(controller: Controller, settings: Controller.Settings, checkDrift: Bool, logger: Logger) {
+        let lanes = settings.lanes ?? controller.lanes()
+        let (running, queueChanged, gitChanged) = (RunningJobs(), WakeSignal(), WakeSignal())
+        let passes = ReconcilePasses(reconciler: controller.reconciler)
+        let heartbeat = LeaseHeartbeat(
+            store: controller.store,
+            worker: controller.worker,
+            running: running,
+            leaseDuration: Controller.leaseDuration,
+            logger: logger
+        )
+        let reconcile = ReconcileService(
+            passes: passes,
+            notifySocket: controller.state.notifySocket,
+            gitChanged: gitChanged,
+            queueChanged: queueChanged,
+            poll: settings.poll,
+            logger: logger
+        )
+        let drift = DriftService(check: { await controller.checkDrift(logger: logger) }, gitChanged: gitChanged, interval: settings.driftInterval)
+        let workers = JobWorkers(
+            lanes: lanes,
+            runner: controller.runner,
+            running: running,
+            queueChanged: queueChanged,
+            gitChanged: gitChanged,
+            leaseDuration: Controller.leaseDuration,
+            idlePoll: settings.poll,
+            grace: settings.grace,
+            logger: logger
+        )
+        let all: [any Service] = [heartbeat, reconcile] + (checkDrift ? [drift] : []) + [workers]
+        self.lanes = lanes
+        self.running = running
+        self.queueChanged = queueChanged
+        self.gitChanged = gitChanged
+        self.passes = passes
+        self.services = all.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
     }
 }
 

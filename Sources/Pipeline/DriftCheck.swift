@@ -1,3 +1,4 @@
+import ControlRepository
 import Deploy
 import Foundation
 import Git
@@ -25,8 +26,8 @@ extension DeploymentAgent {
     public func findDrift() throws -> [Drift] {
         let repository = try Repository.open(at: repositoryPath)
         var found: [Drift] = []
-        for reference in try repository.references(withPrefix: "refs/heads/env/") {
-            let environment = String(reference.name.dropFirst("refs/heads/env/".count))
+        for reference in try repository.references(withPrefix: ControlRefs.environmentPrefix) {
+            let environment = String(reference.name.dropFirst(ControlRefs.environmentPrefix.count))
             guard try liveCommit(environment) == reference.target, let plan = try? plan(environment, repository: repository) else { continue }
             for target in try targets(plan, actor: "devsys") {
                 do {

@@ -120,7 +120,7 @@ public struct EnvironmentActions: Sendable {
         switch destination {
         case .tag(let given):
             let name = given.contains("/") ? given : refs.tagName(sequence: Int(given) ?? -1)
-            guard let tag = tags.first(where: { $0.name == name || "refs/tags/" + $0.name == name }) else {
+            guard let tag = tags.first(where: { $0.name == name || ControlRefs.tagPrefix + $0.name == name }) else {
                 throw DeployCommandError.unknownTag(given, environment: refs.environment)
             }
             return tag

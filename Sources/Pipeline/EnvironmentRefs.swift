@@ -1,3 +1,4 @@
+import ControlRepository
 import Foundation
 import Git
 
@@ -5,7 +6,7 @@ import Git
 /// annotated tag `deploy/<env>/<NNNN>` per successful deploy, and the revisions that must not be
 /// deployed again as notes in `refs/notes/devsys/bad` (`Bad: <env> at <time> by <who>: <why>`).
 public struct EnvironmentRefs {
-    public static let badNotesRef = "refs/notes/devsys/bad"
+    public static let badNotesRef = ControlRefs.badNotes
     public let repository: Repository
     public let environment: String
 
@@ -15,9 +16,9 @@ public struct EnvironmentRefs {
     }
 
     /// `refs/heads/env/<env>`.
-    public var ref: String { "refs/heads/env/\(environment)" }
+    public var ref: String { ControlRefs.environment(environment) }
     /// `deploy/<env>/`, the short-name prefix of its deploy tags.
-    public var tagPrefix: String { "deploy/\(environment)/" }
+    public var tagPrefix: String { ControlRefs.deployTagPrefix(environment) }
 
     /// The commit the environment should serve; nil before anything was promoted to it.
     public func desired() throws -> ObjectID? {

@@ -118,7 +118,7 @@ public struct JobRunner: Sendable {
         }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let attempt = task.attempt + 1
-        let branch = "refs/heads/task/\(task.id)"
+        let branch = ControlRefs.taskBranch(task.id)
         let head = try context.repository.reference(named: branch) ?? context.trunkCommit
         _ = try store.transition(taskID: task.id, from: [.queued, .coding], to: .coding, reason: "attempt \(attempt) of \(task.maxAttempts)")
 
@@ -297,7 +297,7 @@ public struct JobRunner: Sendable {
             environment: environment,
             commit: commit,
             actor: "devsys",
-            reason: "refs/heads/env/\(environment) moved to \(commit.short)"
+            reason: "\(ControlRefs.environment(environment)) moved to \(commit.short)"
         )
         try store.complete(jobID: job.id, worker: worker, result: try? JSONEncoder().encode(report))
     }

@@ -32,7 +32,7 @@ public struct PullRequestActions: Sendable {
         let task = try knownTask(taskID)
         let repository = try Repository.open(at: repositoryPath)
         let control = ControlRepository(repository)
-        guard let head = try repository.reference(named: "refs/heads/task/\(taskID)") ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
+        guard let head = try repository.reference(named: ControlRefs.taskBranch(taskID)) ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
             throw PipelineError.noBranch(taskID)
         }
         let trunk = try control.trunkCommit()
@@ -62,7 +62,7 @@ public struct PullRequestActions: Sendable {
             let head = try reviewedHead(task)
             target = "task/\(taskID)@\(head.short)"
             // An approval of a head the branch has left would approve what nobody will merge.
-            guard try Repository.open(at: repositoryPath).reference(named: "refs/heads/task/\(taskID)") == head else {
+            guard try Repository.open(at: repositoryPath).reference(named: ControlRefs.taskBranch(taskID)) == head else {
                 throw PipelineError.branchMoved(taskID)
             }
             try reviews.approve(task, reviewer: actor.name, at: date)
@@ -100,7 +100,7 @@ public struct PullRequestActions: Sendable {
             let repository = try Repository.open(at: repositoryPath)
             // The approval must be of the head that merges: the branch as git has it now, which
             // must also be the head that was tested.
-            guard try repository.reference(named: "refs/heads/task/\(taskID)") == head else { throw PipelineError.branchMoved(taskID) }
+            guard try repository.reference(named: ControlRefs.taskBranch(taskID)) == head else { throw PipelineError.branchMoved(taskID) }
             if try reviewPolicy(of: taskID, in: ControlRepository(repository)) == .required, try !reviews.isApproved(head) {
                 throw PipelineError.notApproved(taskID)
             }

@@ -8,23 +8,25 @@ import Store
 /// gets a deploy job (so `git push --force … :refs/heads/env/prod` deploys, or rolls back), and a
 /// merged task whose environment deploys automatically moves that env ref.
 extension Reconciler {
-    /// The job key of deploying `commit` to `environment`: jobs are per task, and an environment
-    /// is the "task" of its deploys.
+    /// The job key of deploying `commit` to `environment`.
     static func deployKey(_ environment: String, _ commit: ObjectID) -> JobKey {
-        JobKey(taskID: "env/\(environment)", step: .deploy, inputCommit: commit.hex)
+        JobKey(subject: .environment(environment), step: .deploy, inputCommit: commit.hex)
     }
 
-    /// The environment a deploy job's key names (`env/<env>` → `<env>`).
+    /// The environment a deploy job's key names.
     static func environment(ofDeploy key: JobKey) -> String {
-        String(key.taskID.dropFirst("env/".count))
+        switch key.subject {
+        case .environment(let name): name
+        case .task(let id): id
+        }
     }
 
     /// Queues a deploy for every env ref that names another commit than the one its hosts serve.
     /// A commit marked bad is refused once, with an event. Costs one ref listing and one store
     /// read per environment when nothing changed.
     func requestDeploys(in repository: Repository, into summary: inout ReconcileSummary, now: Date) throws {
-        for reference in try repository.references(withPrefix: "refs/heads/env/") {
-            let environment = String(reference.name.dropFirst("refs/heads/env/".count))
+        for reference in try repository.references(withPrefix: ControlRefs.environmentPrefix) {
+            let environment = String(reference.name.dropFirst(ControlRefs.environmentPrefix.count))
             let desired = reference.target
             guard try store.value(forKey: DeploymentAgent.liveKey(environment)) != desired.hex else { continue }
             let key = Self.deployKey(environment, desired)

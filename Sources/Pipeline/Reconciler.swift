@@ -207,7 +207,7 @@ public struct Reconciler: Sendable {
     /// before anyone can merge it. A deleted branch sends the task back to coding from the trunk.
     private func followTaskBranches(in repository: Repository, into summary: inout ReconcileSummary, now: Date) throws {
         for task in try store.tasks(states: [.testing, .review]) {
-            let head = try repository.reference(named: "refs/heads/task/\(task.id)")
+            let head = try repository.reference(named: ControlRefs.taskBranch(task.id))
             guard head?.hex != task.branchHead else { continue }
             try store.transaction { transaction in
                 var record = task

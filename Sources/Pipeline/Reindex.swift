@@ -52,8 +52,8 @@ public struct Reindexer: Sendable {
             derived.append(try derive(snapshot, in: repository, trunk: trunk, previous: previous[snapshot.id], now: now))
         }
         let specIDs = Set(snapshots.map(\.id))
-        for branch in try repository.references(withPrefix: "refs/heads/task/") {
-            let id = String(branch.name.dropFirst("refs/heads/task/".count))
+        for branch in try repository.references(withPrefix: ControlRefs.taskBranchPrefix) {
+            let id = String(branch.name.dropFirst(ControlRefs.taskBranchPrefix.count))
             guard !specIDs.contains(id) else { continue }
             derived.append(try deriveOrphan(id: id, head: branch.target, in: repository, trunk: trunk, previous: previous[id], now: now))
         }
@@ -106,7 +106,7 @@ public struct Reindexer: Sendable {
         previous: TaskRecord?,
         now: Date
     ) throws -> DerivedTask {
-        let branch = "refs/heads/task/\(snapshot.id)"
+        let branch = ControlRefs.taskBranch(snapshot.id)
         let head = try repository.reference(named: branch)
         guard snapshot.isValid, let spec = snapshot.spec else {
             let problems = snapshot.diagnostics.filter { $0.severity == .error }

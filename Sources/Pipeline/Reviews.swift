@@ -1,3 +1,4 @@
+import ControlRepository
 import Foundation
 import Git
 import Store
@@ -6,7 +7,7 @@ import Store
 /// `refs/notes/devsys/reviews`, one line per verdict (`Approved-by: NAME at TIME` /
 /// `Rejected-by: NAME at TIME: REASON`).
 public struct Reviews: Sendable {
-    public static let notesRef = "refs/notes/devsys/reviews"
+    public static let notesRef = ControlRefs.reviewNotes
 
     public let repositoryPath: String
     public let store: Store

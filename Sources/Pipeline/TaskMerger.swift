@@ -32,13 +32,13 @@ public struct TaskMerger: Sendable {
         guard task.state == .review else { throw PipelineError.wrongState(task.id, task.state, expected: "in review") }
         guard let head = task.branchHead.flatMap(ObjectID.init(hex:)) else { throw PipelineError.noBranch(task.id) }
         let repository = try Repository.open(at: repositoryPath)
-        let branch = "refs/heads/task/\(task.id)"
+        let branch = ControlRefs.taskBranch(task.id)
         guard try repository.reference(named: branch) == head else { throw PipelineError.branchMoved(task.id) }
         let control = ControlRepository(repository)
 
         for attempt in 1...Self.attemptsOnLostRace {
             let trunk = try control.trunkCommit()
-            let trunkRef = "refs/heads/\(trunk.branch)"
+            let trunkRef = ControlRefs.branch(trunk.branch)
             if try repository.isAncestor(head, of: trunk.commit) {
                 try record(task, merged: head, into: trunk.branch, actor: actor, also: also)
                 return .merged(head)

@@ -46,7 +46,7 @@ public struct TaskRetry: Sendable {
         guard let task = try store.task(id: taskID) else { throw PipelineError.unknownTask(taskID) }
         guard [.failed, .rejected].contains(task.state) else { throw PipelineError.wrongState(taskID, task.state, expected: "failed or rejected") }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
-        let head = try context.repository.reference(named: "refs/heads/task/\(taskID)")
+        let head = try context.repository.reference(named: ControlRefs.taskBranch(taskID))
         switch (task.state == .rejected ? .coding : try failedStep(of: task), head, context.spec.deploy?.env) {
         case (.testing, let head?, _):
             return try retest(task, head: head, actor: actor, now: now)

@@ -6,6 +6,33 @@ public enum JobStep: String, Codable, Sendable, CaseIterable {
     case coding, testing, merge, deploy, monitor
 }
 
+/// What a job works on: a task (coding, testing, merge), or an environment (a deploy: one job per
+/// environment and commit, whichever tasks the commit ships). Kept in the job's `task_id` column
+/// as the task id, or as `env/<name>` — task ids never contain a `/`.
+public enum JobSubject: Hashable, Sendable, CustomStringConvertible {
+    case task(String)
+    case environment(String)
+
+    static let environmentPrefix = "env/"
+
+    /// The subject a stored `task_id` names.
+    public init(storedName: String) {
+        self =
+            storedName.hasPrefix(Self.environmentPrefix)
+            ? .environment(String(storedName.dropFirst(Self.environmentPrefix.count))) : .task(storedName)
+    }
+
+    /// What the `task_id` column holds.
+    public var storedName: String {
+        switch self {
+        case .task(let id): id
+        case .environment(let name): Self.environmentPrefix + name
+        }
+    }
+
+    public var description: String { storedName }
+}
+
 /// What makes a job unique: the same step on the same task and input commit is the same work, so
 /// enqueuing it twice gives one job.
 public struct JobKey: Hashable, Codable, Sendable, CustomStringConvertible {
@@ -19,6 +46,13 @@ public struct JobKey: Hashable, Codable, Sendable, CustomStringConvertible {
         self.step = step
         self.inputCommit = inputCommit
     }
+
+    public init(subject: JobSubject, step: JobStep, inputCommit: String) {
+        self.init(taskID: subject.storedName, step: step, inputCommit: inputCommit)
+    }
+
+    /// The task or environment the job works on.
+    public var subject: JobSubject { JobSubject(storedName: taskID) }
 
     public var description: String { "\(step.rawValue) of \(taskID) at \(inputCommit)" }
 }

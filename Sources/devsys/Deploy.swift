@@ -196,7 +196,7 @@ extension Devsys {
             if json {
                 return try printJSON(Output(environment: environment, desired: desired?.hex, live: live?.hex, revisions: rows, hosts: hostStates))
             }
-            print("refs/heads/env/\(environment): \(desired.map(\.hex) ?? "not set (nothing promoted yet)")")
+            print("\(refs.ref): \(desired.map(\.hex) ?? "not set (nothing promoted yet)")")
             if desired != live {
                 print("hosts were last brought to: \(live?.hex ?? "nothing") — a deploy is pending or failed ('devsys tasks', 'devsys serve')")
             }
@@ -249,7 +249,7 @@ struct DeployReportText {
         } else {
             lines.append("deploy of \(shortHex(report.commit)) to \(report.environment) FAILED: \(report.rollout.failure ?? "")")
             lines.append("every host was rolled back; \(shortHex(report.commit)) is marked bad in \(report.environment)")
-            if let reset = report.resetTo { lines.append("refs/heads/env/\(report.environment) is back on \(shortHex(reset))") }
+            if let reset = report.resetTo { lines.append("\(ControlRefs.environment(report.environment)) is back on \(shortHex(reset))") }
         }
         if !report.tasks.isEmpty { lines.append("tasks: \(report.tasks.joined(separator: ", "))") }
         for host in report.rollout.hosts {

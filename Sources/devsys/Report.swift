@@ -1,4 +1,5 @@
 import ArgumentParser
+import ControlRepository
 import Foundation
 import Git
 import Pipeline
@@ -41,7 +42,7 @@ extension Devsys {
             let (control, state, store) = try options.openStore()
             let task = try findTask(id, in: store)
             let repository = control.repository
-            guard let head = try repository.reference(named: "refs/heads/task/\(id)") ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
+            guard let head = try repository.reference(named: ControlRefs.taskBranch(id)) ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
                 throw CommandFailure("task \(id) has no branch task/\(id) yet, so nothing was tested (it is \(task.state.rawValue))")
             }
             guard let report = try StoredTestReport.latest(for: head, in: repository, reportsFolder: state.reportsFolder(taskID: id)) else {

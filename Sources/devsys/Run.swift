@@ -59,8 +59,11 @@ extension Devsys {
             )
             if json { try printJSON(report) }
             for line in report.lines { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+            if report.timedOut {
+                throw CommandFailure("run: still busy after \(timeout) s; 'devsys status' shows where each task is")
+            }
             guard report.idle else {
-                throw CommandFailure("run: still busy after \(timeout) s; 'devsys tasks' shows where each task is")
+                throw CommandFailure("run: stopped before it was idle; running jobs went back to the queue uncounted")
             }
             if report.hadFailures { throw ExitCode.failure }
         }

@@ -149,7 +149,7 @@ struct TaskView {
         let repository = control.repository
         let trunkCommit = try? control.trunkCommit()
         trunk = trunkCommit?.branch
-        head = try repository.reference(named: "refs/heads/task/\(task.id)") ?? task.branchHead.flatMap(ObjectID.init(hex:))
+        head = try repository.reference(named: ControlRefs.taskBranch(task.id)) ?? task.branchHead.flatMap(ObjectID.init(hex:))
         if let head, let trunkCommit {
             commitsAhead = try? commitsOnBranch(head, notOn: trunkCommit.commit, in: repository)
         } else {

@@ -95,7 +95,7 @@ extension Devsys {
             }
             let range = try RevisionRange(rev, in: control.repository)
             guard let new = range.new else { return nil }
-            if let ref, ref != "refs/heads/\(control.trunk(at: new))" { return nil }
+            if let ref, ref != ControlRefs.branch(control.trunk(at: new)) { return nil }
             return try control.validate(from: range.old, to: new)
         }
 

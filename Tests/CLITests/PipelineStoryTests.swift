@@ -83,7 +83,8 @@ import Testing
         #expect(try team.state(of: "002-contact") == "merged")
         #expect(try git("show", "main:app/002-contact.php", in: team.bare).contains("page('002-contact'"))
         #expect(try git("log", "-1", "--format=%P", "main", in: team.bare).split(separator: " ").count == 2, "a merge commit")
-        #expect(try git("fsck", "--strict", in: team.bare).isEmpty)
+        let fsck = try git("fsck", "--strict", in: team.bare)
+        #expect(fsck.isEmpty, "\(fsck)")
     }
 
     @Test func aFailedFirstAttemptSucceedsOnTheSecondWithTheFeedback() throws {

@@ -31,6 +31,7 @@ struct IdleWatch: Service {
                     if summary.changedAnything {
                         queueChanged.signal()
                     } else if try await isIdle() {
+                        outcome.reachedIdle.set()
                         return
                     }
                 }
@@ -47,7 +48,8 @@ struct IdleWatch: Service {
     }
 }
 
-/// How `run --until-idle` ended.
+/// How `run --until-idle` ended: idle, out of time, or neither (stopped by a signal).
 final class IdleOutcome: Sendable {
+    let reachedIdle = StopFlag()
     let timedOut = StopFlag()
 }

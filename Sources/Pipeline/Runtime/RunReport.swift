@@ -4,8 +4,10 @@ import Store
 /// What happened during one `devsys run --until-idle`, read from the events it appended: the
 /// summary it prints, and whether it exits 1 (a task failed, a deploy failed, a job was given up).
 public struct RunReport: Sendable, Codable {
-    /// Whether the run ended idle (false: `--timeout` passed first).
+    /// Whether the run ended idle.
     public var idle: Bool
+    /// Whether `--timeout` passed first; neither this nor `idle`: a signal stopped it.
+    public var timedOut: Bool
     public var tasksStarted: [String] = []
     public var tasksInReview: [String] = []
     public var tasksMerged: [String] = []
@@ -20,8 +22,9 @@ public struct RunReport: Sendable, Codable {
     /// Exit 1 when any of these happened during the run.
     public var hadFailures: Bool { !tasksFailed.isEmpty || !deploysFailed.isEmpty || !jobsGivenUp.isEmpty }
 
-    init(idle: Bool, events: [Event]) {
+    init(idle: Bool, timedOut: Bool, events: [Event]) {
         self.idle = idle
+        self.timedOut = timedOut
         for event in events {
             let task = event.taskID ?? ""
             switch event.kind {
@@ -52,7 +55,7 @@ public struct RunReport: Sendable, Codable {
     /// The summary, one line per outcome, for people.
     public var lines: [String] {
         var lines = [
-            "run: " + (idle ? "idle" : "stopped before idle")
+            "run: " + (idle ? "idle" : timedOut ? "out of time before idle" : "stopped before idle")
                 + " — \(tasksStarted.count) task(s) started, \(Set(tasksInReview).count) in review, \(Set(tasksMerged).count) merged, "
                 + "\(Set(tasksDeployed).count) deployed, \(tasksFailed.count) failed; \(deploys.count) deploy(s), "
                 + "\(deploysFailed.count) failed; \(jobsGivenUp.count) job(s) given up"
