@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Git", dependencies: ["CGit2"]),
         .target(name: "SSH", dependencies: ["CSSH2"]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Specs", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Agents"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Specs", "TestSupport"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "SSH", "TestSupport"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),

@@ -52,7 +52,7 @@ public final class Controller: Sendable {
         if reclaimed > 0 {
             try store.appendEvent(
                 taskID: nil,
-                kind: "controller.reclaimed",
+                kind: .controllerReclaimed,
                 message: "took over \(reclaimed) job(s) left running by a stopped controller"
             )
         }

@@ -66,7 +66,7 @@ public struct DeployRecorder: Sendable {
             }
             try transaction.appendEvent(
                 taskID: nil,
-                kind: "deploy.succeeded",
+                kind: .deploySucceeded,
                 message: "\(refs.environment): \(commit.prefix(12)) live on \(hosts.joined(separator: ", "))" + (tag.map { " (\($0))" } ?? ""),
                 data: ["env": refs.environment, "commit": commit, "actor": actor, "tag": tag ?? ""]
             )
@@ -102,7 +102,7 @@ public struct DeployRecorder: Sendable {
             }
             try transaction.appendEvent(
                 taskID: nil,
-                kind: "deploy.failed",
+                kind: .deployFailed,
                 message: "\(refs.environment): \(commit.short) rolled back: \(failure)",
                 data: ["env": refs.environment, "commit": commit.hex, "actor": actor, "rolled_back_to": live?.hex ?? ""]
             )

@@ -71,7 +71,7 @@ extension DeploymentAgent {
             for item in drift {
                 try transaction.appendEvent(
                     taskID: nil,
-                    kind: item.error == nil ? "drift.detected" : "drift.unreachable",
+                    kind: item.error == nil ? .driftDetected : .driftUnreachable,
                     message: item.error.map { "\(item.environment)/\(item.host): cannot read the live revision: \($0)" }
                         ?? "\(item.environment)/\(item.host): serves \(item.serves.map { String($0.prefix(12)) } ?? "nothing"), "
                         + "expected \(item.expected.prefix(12)); redeploying",

@@ -74,7 +74,7 @@ public struct JobRunner: Sendable {
             }
             try store.appendEvent(
                 taskID: nil,
-                kind: failed.state == .dead ? "deploy.gave-up" : "deploy.error",
+                kind: failed.state == .dead ? .deployGaveUp : .deployError,
                 message: "\(job.key.taskID) at \(job.key.inputCommit.prefix(12)): \(error)"
                     + (failed.state == .dead ? " — gave up after \(failed.attempts) attempts; run devsys deploy to try again" : ""),
                 data: ["env": environment, "commit": job.key.inputCommit]
@@ -158,7 +158,7 @@ public struct JobRunner: Sendable {
                 try transaction.upsertTask(record)
                 try transaction.appendEvent(
                     taskID: task.id,
-                    kind: "coding.committed",
+                    kind: .codingCommitted,
                     message: "attempt \(attempt): \(commit.short) changes \(paths.joined(separator: ", "))",
                     data: ["commit": commit.hex, "attempt": String(attempt)]
                 )
@@ -173,7 +173,7 @@ public struct JobRunner: Sendable {
             try store.transaction { transaction in
                 try transaction.appendEvent(
                     taskID: task.id,
-                    kind: "coding.failed",
+                    kind: .codingFailed,
                     message: "attempt \(attempt): \(reason)",
                     data: ["attempt": String(attempt), "log": String(log.suffix(4000))]
                 )
@@ -246,7 +246,7 @@ public struct JobRunner: Sendable {
         try store.transaction { transaction in
             try transaction.appendEvent(
                 taskID: task.id,
-                kind: report.passed ? "tests.passed" : "tests.failed",
+                kind: report.passed ? .testsPassed : .testsFailed,
                 message: "\(commit.short): \(report.summary)",
                 data: ["commit": commit.hex]
             )

@@ -41,7 +41,7 @@ extension Reconciler {
                     try transaction.setValue(desired.hex, forKey: refusedKey, now: now)
                     try transaction.appendEvent(
                         taskID: nil,
-                        kind: "deploy.refused",
+                        kind: .deployRefused,
                         message: "\(reference.name) names \(desired.short), which is marked bad (\(bad)); "
                             + "not deploying it. Deploy it anyway with: devsys deploy \(environment) --rev \(desired.short) --force",
                         data: ["env": environment, "commit": desired.hex],
@@ -84,7 +84,7 @@ extension Reconciler {
                 try refs.move(to: trunk, expecting: desired, message: "devsys: auto-deploy \(trunk.short) to \(environment)")
                 try store.appendEvent(
                     taskID: nil,
-                    kind: "deploy.promoted",
+                    kind: .deployPromoted,
                     message: "\(refs.ref) → \(trunk.short) (auto_deploy)",
                     data: ["env": environment, "commit": trunk.hex],
                     at: now

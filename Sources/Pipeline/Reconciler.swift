@@ -146,7 +146,7 @@ public struct Reconciler: Sendable {
                     at: now
                 )
             } else if existing != nil {
-                try transaction.appendEvent(taskID: spec.id, kind: "spec.updated", message: "spec changed in \(trunk.commit.short)", at: now)
+                try transaction.appendEvent(taskID: spec.id, kind: .specUpdated, message: "spec changed in \(trunk.commit.short)", at: now)
             }
             if restart {
                 try transaction.enqueue(
@@ -195,7 +195,7 @@ public struct Reconciler: Sendable {
             }
             try transaction.appendEvent(
                 taskID: snapshot.id,
-                kind: "spec.invalid",
+                kind: .specInvalid,
                 message: problems.map(\.description).joined(separator: "\n"),
                 at: now
             )

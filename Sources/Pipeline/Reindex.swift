@@ -65,7 +65,7 @@ public struct Reindexer: Sendable {
                 try transaction.upsertTask(task.record)
                 try transaction.appendEvent(
                     taskID: task.record.id,
-                    kind: "task.reindexed",
+                    kind: .taskReindexed,
                     message: "\(task.record.state.rawValue), read from git at \(trunk.branch) \(trunk.commit.short): \(task.evidence)",
                     data: ["state": task.record.state.rawValue, "trunk": trunk.commit.hex],
                     at: now

@@ -33,7 +33,7 @@ public struct Reviews: Sendable {
     public func approve(_ task: TaskRecord, reviewer: String, at date: Date = .now) throws {
         let head = try reviewedHead(task)
         try append("Approved-by: \(reviewer) at \(Self.timestamp(date))", on: head, reviewer: reviewer)
-        try store.appendEvent(taskID: task.id, kind: "review.approved", message: "approved by \(reviewer)", data: ["commit": head.hex])
+        try store.appendEvent(taskID: task.id, kind: .reviewApproved, message: "approved by \(reviewer)", data: ["commit": head.hex])
     }
 
     /// Records a rejection; the task ends `rejected` with the reason.

@@ -51,7 +51,7 @@ public struct TaskActions: Sendable {
                 }
                 _ = try transaction.appendEvent(
                     taskID: taskID,
-                    kind: "task.cancelled",
+                    kind: .taskCancelled,
                     message: why,
                     data: ["from": task.state.rawValue, "actor": actor.name],
                     at: date

@@ -63,7 +63,7 @@ public struct TaskRetry: Sendable {
     /// a job that died (its worker stopped every time, git kept failing under it) names its own
     /// step; a task whose attempts ran out — the agent failed, or its tests failed — failed at coding.
     func failedStep(of task: TaskRecord) throws -> Step {
-        let failure = try store.events(taskID: task.id, limit: 500).last { $0.kind == "task.state" && $0.data["to"] == TaskState.failed.rawValue }
+        let failure = try store.events(taskID: task.id, limit: 500).last { $0.eventKind == .taskState && $0.data["to"] == TaskState.failed.rawValue }
         switch failure?.data["from"].flatMap(TaskState.init(rawValue:)) {
         case .merged, .deploying, .deployed: return .deploy
         default: break

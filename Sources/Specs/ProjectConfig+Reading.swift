@@ -417,7 +417,14 @@ enum ProjectConfigReader {
             }
             var events: [String] = []
             if let v = fields[.events] {
-                if let list = d.texts(v) { events = list } else { ok = false }
+                // Each a kind of event the controller writes (`devsys events` shows them).
+                if let items = d.list(v) {
+                    for item in items {
+                        if let kind = d.choice(item, of: EventKind.self) { events.append(kind.rawValue) } else { ok = false }
+                    }
+                } else {
+                    ok = false
+                }
             }
             if let name, let kind, let url {
                 result.append(.init(name: name, kind: kind, url: url, secretEnv: secretEnv, events: events))

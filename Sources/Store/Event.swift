@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Specs
 
 /// One line of history: a task changed state, a job failed, the reconciler saw a new commit.
 /// Events are append-only.
@@ -7,8 +8,12 @@ public struct Event: Codable, Sendable, Equatable {
     public var id: Int64
     /// The task it concerns, or `nil` for the controller as a whole.
     public var taskID: String?
-    /// What happened, dotted: `task.state`, `job.retry`, `job.dead`, `reconcile.commit`…
+    /// What happened, dotted: `task.state`, `job.retry`, `job.dead`… (an ``EventKind``; kept as
+    /// text, so that an event a newer devsys wrote still reads).
     public var kind: String
+
+    /// The kind, when this devsys knows it.
+    public var eventKind: EventKind? { EventKind(rawValue: kind) }
     /// A sentence for people.
     public var message: String
     /// Details for scripts (`from`, `to`, `error`…).
@@ -46,7 +51,7 @@ extension Store {
     @discardableResult
     public func appendEvent(
         taskID: String?,
-        kind: String,
+        kind: EventKind,
         message: String,
         data: [String: String] = [:],
         at date: Date = .now
@@ -107,7 +112,7 @@ extension Store.Transaction {
     @discardableResult
     public func appendEvent(
         taskID: String?,
-        kind: String,
+        kind: EventKind,
         message: String,
         data: [String: String] = [:],
         at date: Date = .now
@@ -116,7 +121,7 @@ extension Store.Transaction {
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(data), as: UTF8.self)
         try db.cachedStatement(sql: "INSERT INTO event (task_id, kind, message, data, at) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [taskID, kind, message, json, date.storeMilliseconds])
+            .execute(arguments: [taskID, kind.rawValue, message, json, date.storeMilliseconds])
         return db.lastInsertedRowID
     }
 }

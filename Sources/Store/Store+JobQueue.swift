@@ -238,7 +238,7 @@ extension Store.Transaction {
             data["retryIn"] = String(delay)
             try appendEvent(
                 taskID: job.key.taskID,
-                kind: "job.retry",
+                kind: .jobRetry,
                 message: "\(job.key.step.rawValue) attempt \(job.attempts) of \(job.maxAttempts) failed, retrying in \(delay) s: \(error)",
                 data: data,
                 at: now
@@ -250,7 +250,7 @@ extension Store.Transaction {
             let why = retryable ? "attempt \(job.attempts) of \(job.maxAttempts) failed" : "failed, not retryable"
             try appendEvent(
                 taskID: job.key.taskID,
-                kind: "job.dead",
+                kind: .jobDead,
                 message: "\(job.key.step.rawValue) \(why): \(error)",
                 data: data,
                 at: now
@@ -275,7 +275,7 @@ extension Store.Transaction {
         ).execute(arguments: [now.storeMilliseconds, now.storeMilliseconds, id])
         try appendEvent(
             taskID: job.key.taskID,
-            kind: "job.requeued",
+            kind: .jobRequeued,
             message: "\(job.key.step.rawValue) requeued after: \(job.lastError ?? "")",
             data: ["job": String(id), "step": job.key.step.rawValue, "inputCommit": job.key.inputCommit],
             at: now

@@ -46,7 +46,7 @@ extension Store {
             }
             try Transaction(db: db, store: self).appendEvent(
                 taskID: job.key.taskID,
-                kind: "job.handed-back",
+                kind: .jobHandedBack,
                 message: "\(job.key.step.rawValue) handed back uncounted: \(reason)",
                 data: ["job": String(jobID), "step": job.key.step.rawValue, "inputCommit": job.key.inputCommit],
                 at: now
@@ -73,7 +73,7 @@ extension Store.Transaction {
         for row in expired {
             try appendEvent(
                 taskID: row["task_id"],
-                kind: "job.dead",
+                kind: .jobDead,
                 message: row["last_error"],
                 data: ["job": String(row["id"] as Int64), "step": row["step"], "inputCommit": row["input_commit"]],
                 at: now

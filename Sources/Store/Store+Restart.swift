@@ -27,7 +27,7 @@ extension Store.Transaction {
         )
         try appendEvent(
             taskID: key.taskID,
-            kind: "job.restarted",
+            kind: .jobRestarted,
             message: "\(key.step.rawValue) at \(key.inputCommit.prefix(12)) runs again (it was \(job.state.rawValue))",
             data: ["job": String(job.id), "step": key.step.rawValue, "inputCommit": key.inputCommit],
             at: now

@@ -96,7 +96,7 @@ extension Store.Transaction {
         if !exists {
             try appendEvent(
                 taskID: task.id,
-                kind: "task.created",
+                kind: .taskCreated,
                 message: "task \(task.id) created in state \(task.state.rawValue)",
                 data: ["state": task.state.rawValue, "specCommit": task.specCommit],
                 at: task.createdAt
@@ -129,7 +129,7 @@ extension Store.Transaction {
         if let attempt { data["attempt"] = String(attempt) }
         try appendEvent(
             taskID: taskID,
-            kind: "task.state",
+            kind: .taskState,
             message: "\(state.rawValue) → \(to.rawValue)" + (reason.map { ": \($0)" } ?? ""),
             data: data,
             at: date

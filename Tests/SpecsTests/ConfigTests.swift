@@ -125,6 +125,18 @@ struct ProjectConfigTests {
             ]
         )
     }
+
+    @Test("notifications subscribe to kinds of events the controller writes, with a did-you-mean")
+    func notificationEvents() throws {
+        let (config, diagnostics) = parse(
+            "apps: { blog: { path: app } }\nnotifications:\n  - { name: t, kind: webhook, url: 'http://127.0.0.1:9/h', events: [job.dead, deploy.faild] }\n"
+        )
+        #expect(config == nil)
+        let problem = try #require(diagnostics.summary.first)
+        #expect(problem.hasPrefix("3:79: 'notifications[0].events[1]' is 'deploy.faild'; it must be one of task.created, "), "\(problem)")
+        #expect(problem.hasSuffix("did you mean 'deploy.failed'?"), "\(problem)")
+        #expect(diagnostics.count == 1)
+    }
 }
 
 @Suite("monitoring/checks.yaml")

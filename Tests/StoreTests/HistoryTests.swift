@@ -1,4 +1,5 @@
 import Foundation
+import Specs
 import Store
 import Testing
 
@@ -10,14 +11,20 @@ struct HistoryTests {
         defer { folder.remove() }
         let store = try Store(path: folder.databaseURL)
         // Clocks go backwards sometimes; the order is the order of appending.
-        try store.appendEvent(taskID: "1", kind: "a", message: "first", at: t0.addingTimeInterval(30))
-        try store.appendEvent(taskID: nil, kind: "reconcile.commit", message: "trunk at abc", data: ["commit": "abc"], at: t0.addingTimeInterval(20))
-        try store.appendEvent(taskID: "1", kind: "b", message: "second", at: t0.addingTimeInterval(10))
-        try store.appendEvent(taskID: "1", kind: "c", message: "third", at: t0)
+        try store.appendEvent(taskID: "1", kind: .taskCreated, message: "first", at: t0.addingTimeInterval(30))
+        try store.appendEvent(
+            taskID: nil,
+            kind: .controllerReclaimed,
+            message: "trunk at abc",
+            data: ["commit": "abc"],
+            at: t0.addingTimeInterval(20)
+        )
+        try store.appendEvent(taskID: "1", kind: .taskState, message: "second", at: t0.addingTimeInterval(10))
+        try store.appendEvent(taskID: "1", kind: .testsPassed, message: "third", at: t0)
 
         #expect(try store.events().map(\.message) == ["first", "trunk at abc", "second", "third"])
-        #expect(try store.events(taskID: "1").map(\.kind) == ["a", "b", "c"])
-        #expect(try store.events(taskID: "1", limit: 2).map(\.kind) == ["b", "c"])
+        #expect(try store.events(taskID: "1").map(\.kind) == ["task.created", "task.state", "tests.passed"])
+        #expect(try store.events(taskID: "1", limit: 2).map(\.kind) == ["task.state", "tests.passed"])
         let global = try #require(try store.events().first { $0.taskID == nil })
         #expect(global.data == ["commit": "abc"])
         #expect(global.at == t0.addingTimeInterval(20))
@@ -58,7 +65,7 @@ struct HistoryTests {
         let delete = try sqlite3(folder.databaseURL, "DELETE FROM audit;")
         #expect(delete.status != 0)
         #expect(try store.audit().map(\.outcome) == ["ok", "denied", "ok"])
-        try store.appendEvent(taskID: nil, kind: "token.created", message: "token ci created")
+        try store.appendEvent(taskID: nil, kind: .jobRetry, message: "token ci created")
         #expect(try sqlite3(folder.databaseURL, "DELETE FROM event;").status != 0)
         #expect(try sqlite3(folder.databaseURL, "UPDATE event SET message = '';").status != 0)
         #expect(try store.events().map(\.message) == ["token ci created"])

@@ -1,4 +1,5 @@
 import Foundation
+import Specs
 import Store
 
 /// What happened during one `devsys run --until-idle`, read from the events it appended: the
@@ -27,9 +28,9 @@ public struct RunReport: Sendable, Codable {
         self.timedOut = timedOut
         for event in events {
             let task = event.taskID ?? ""
-            switch event.kind {
-            case "task.created": tasksStarted.append(task)
-            case "task.state":
+            switch event.eventKind {
+            case .taskCreated: tasksStarted.append(task)
+            case .taskState:
                 switch event.data["to"] {
                 case "review": tasksInReview.append(task)
                 case "merged": tasksMerged.append(task)
@@ -37,10 +38,10 @@ public struct RunReport: Sendable, Codable {
                 case "failed": noteFailure(of: task, "\(event.data["reason"]?.firstLine ?? "failed")")
                 default: break
                 }
-            case "spec.invalid": noteFailure(of: task, "spec is invalid: \(event.message.firstLine)")
-            case "deploy.succeeded": deploys.append(event.message.firstLine)
-            case "deploy.failed", "deploy.gave-up": deploysFailed.append(event.message.firstLine)
-            case "job.dead": jobsGivenUp.append("\(task): \(event.message.firstLine)")
+            case .specInvalid: noteFailure(of: task, "spec is invalid: \(event.message.firstLine)")
+            case .deploySucceeded: deploys.append(event.message.firstLine)
+            case .deployFailed, .deployGaveUp: deploysFailed.append(event.message.firstLine)
+            case .jobDead: jobsGivenUp.append("\(task): \(event.message.firstLine)")
             default: break
             }
         }
