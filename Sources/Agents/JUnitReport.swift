@@ -118,60 +118,21 @@ struct JUnitReport {
     // MARK: Reading the commands' own files
 
     /// The `<testsuite>` elements of a JUnit file (its root, or the children of a `<testsuites>`
-    /// root), or why it cannot be kept.
-    static func readSuites(_ data: Data) -> Swift.Result<[KeptSuite], JUnitFileProblem> {
-        if let problem = WellFormedness.problem(in: data) {
-            return .failure(JUnitFileProblem(message: "it is not well-formed XML (\(problem))"))
-        }
-        let document: XMLDocument
-        do {
-            document = try XMLDocument(data: data, options: [])
-        } catch {
-            return .failure(JUnitFileProblem(message: "it is not well-formed XML (\(error.localizedDescription))"))
-        }
-        guard let root = document.rootElement() else { return .failure(JUnitFileProblem(message: "it has no root element")) }
-        let suites: [XMLElement]
-        switch root.name {
-        case "testsuites": suites = root.elements(forName: "testsuite")
-        case "testsuite": suites = [root]
-        default: return .failure(JUnitFileProblem(message: "its root element is <\(root.name ?? "")>, not <testsuites> or <testsuite>"))
-        }
-        return .success(
-            suites.map { suite in
-                var kept = KeptSuite(xml: "  " + suite.xmlString)
-                tally(suite, into: &kept)
-                return kept
-            }
-        )
-    }
-
-    /// Counts the testcases below `element` (nested suites included) by what they hold, rather
-    /// than trusting the suite's own attributes.
-    private static func tally(_ element: XMLElement, into suite: inout KeptSuite) {
-        for child in element.children ?? [] {
-            guard let child = child as? XMLElement else { continue }
-            if child.name == "testcase" {
-                suite.tests += 1
-                let outcomes = Set((child.children ?? []).compactMap { ($0 as? XMLElement)?.name })
-                if outcomes.contains("failure") {
-                    suite.failures += 1
-                } else if outcomes.contains("error") {
-                    suite.errors += 1
-                } else if outcomes.contains("skipped") {
-                    suite.skipped += 1
-                }
-                if outcomes.contains("failure") || outcomes.contains("error") {
-                    suite.failing.append(child.attribute(forName: "name")?.stringValue ?? "unnamed testcase")
-                }
-            } else {
-                tally(child, into: &suite)
+    /// root) with their tallies, or why it cannot be kept.
+    static func readSuites(_ data: Data) -> Swift.Result<[KeptSuite], JUnitProblem> {
+        Swift.Result { () throws(JUnitProblem) in
+            try JUnitDocument(data).suites.map { suite in
+                KeptSuite(
+                    xml: "  " + suite.xml,
+                    tests: suite.cases.count,
+                    failures: suite.cases.filter { $0.status == .failed }.count,
+                    errors: suite.cases.filter { $0.status == .error }.count,
+                    skipped: suite.cases.filter { $0.status == .skipped }.count,
+                    failing: suite.cases.filter(\.isFailing).map(\.name)
+                )
             }
         }
     }
-}
-
-struct JUnitFileProblem: Error {
-    var message: String
 }
 
 /// Whether a document is well-formed. On Linux, XMLDocument recovers from broken markup and
