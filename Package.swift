@@ -33,8 +33,11 @@ let package = Package(
         .target(name: "SSH", dependencies: ["CSSH2"]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: ["Specs", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", .product(name: "NIOPosix", package: "swift-nio")]),
-        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Agents"]),
+        // Child processes (their own process group, a timeout that stops the whole tree, capped
+        // output) and the pool of threads blocking work runs on.
+        .target(name: "Processes", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
+        .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", "Processes"]),
+        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Processes"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),
@@ -42,7 +45,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "ControlRepository", "Store", "Agents", "Deploy",
+                "ControlRepository", "Store", "Agents", "Deploy", "Processes",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,7 +68,7 @@ let package = Package(
         .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Specs", "TestSupport"]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "TestSupport"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Processes", "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "SSH", "TestSupport"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Deploy", "TestSupport"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import Processes
 import Specs
 
 /// The coding agent (DESIGN §5): runs a coding command in a fresh checkout of the task branch and

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import Processes
 import Specs
 
 /// One test job: a commit of a task branch to test.

@@ -1,6 +1,7 @@
 import ControlRepository
 import Foundation
 import Git
+import Processes
 import Specs
 
 /// The testing agent (DESIGN §5): runs the app's test command and the spec's `run` acceptance

@@ -1,5 +1,5 @@
-import Agents
 import Foundation
+import Processes
 
 #if canImport(Glibc)
 import Glibc

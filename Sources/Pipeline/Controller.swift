@@ -4,6 +4,7 @@ import Deploy
 import Foundation
 import Git
 import Logging
+import Processes
 import ServiceLifecycle
 import Specs
 import Store

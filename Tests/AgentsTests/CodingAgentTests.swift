@@ -1,6 +1,7 @@
 import Agents
 import Foundation
 import Git
+import Processes
 import Specs
 import Testing
 

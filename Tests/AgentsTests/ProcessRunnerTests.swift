@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import Processes
 import Testing
 
 @Suite("Process runner")

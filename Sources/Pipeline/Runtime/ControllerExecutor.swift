@@ -6,7 +6,7 @@ import Foundation
 /// test suite's blocking work — the lanes, the heartbeat and the reconciler keep moving.
 ///
 /// These threads only run the services' async code between awaits; blocking C calls go to the
-/// ``Agents/BlockingPool``.
+/// blocking pool (`Processes.BlockingPool`).
 final class ControllerExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []

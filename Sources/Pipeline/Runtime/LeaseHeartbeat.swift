@@ -1,5 +1,5 @@
-import Agents
 import Logging
+import Processes
 import ServiceLifecycle
 import Store
 

@@ -1,6 +1,6 @@
-import Agents
 import Foundation
 import Logging
+import Processes
 import ServiceLifecycle
 import Store
 import Synchronization

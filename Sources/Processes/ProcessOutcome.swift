@@ -42,7 +42,8 @@ public struct ProcessOutcome: Sendable, Hashable {
         return "timed out\(limit) (\(termination))"
     }
 
-    static func seconds(_ duration: Duration) -> String {
+    /// "90 s", "1.5 s": a duration as messages say it.
+    public static func seconds(_ duration: Duration) -> String {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         return seconds == seconds.rounded() ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
     }
