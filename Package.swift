@@ -37,7 +37,9 @@ let package = Package(
         // output) and the pool of threads blocking work runs on.
         .target(name: "Processes", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", "Processes"]),
-        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Processes"]),
+        // Reaching a host: the transports (one long-lived SSH shell, or a folder here) and the open connections.
+        .target(name: "Hosts", dependencies: ["Git", "SSH", "Specs", "Processes"]),
+        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Hosts"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),
@@ -45,7 +47,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "ControlRepository", "Store", "Agents", "Deploy", "Processes",
+                "ControlRepository", "Store", "Agents", "Deploy", "Hosts", "Processes",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -55,13 +57,16 @@ let package = Package(
         .executableTarget(
             name: "devsys",
             dependencies: [
-                "ControlRepository", "Pipeline", "Store", "Deploy", "SSH",
+                "ControlRepository", "Pipeline", "Store", "Deploy", "Hosts", "SSH",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "devsys-bench", dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "TestSupport"]),
+        .executableTarget(
+            name: "devsys-bench",
+            dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "Hosts", "TestSupport"]
+        ),
         // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
         .target(name: "TestSupport", dependencies: ["SSH"], path: "Tests/TestSupport"),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
@@ -69,9 +74,9 @@ let package = Package(
         .testTarget(name: "SpecsTests", dependencies: ["Specs", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Specs", "TestSupport"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Processes", "TestSupport"]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "SSH", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Hosts", "SSH", "TestSupport"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Deploy", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Deploy", "Hosts", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["devsys", "TestSupport"]),
     ]
 )

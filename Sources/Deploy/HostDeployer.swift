@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import Hosts
 
 /// Deploys one app to one host through a `HostTransport`, in the remote layout of DESIGN §5:
 ///

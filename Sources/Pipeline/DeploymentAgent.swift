@@ -2,6 +2,7 @@ import ControlRepository
 import Deploy
 import Foundation
 import Git
+import Hosts
 import Specs
 import Store
 

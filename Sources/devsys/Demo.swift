@@ -4,6 +4,7 @@ import Deploy
 import DevsysResources
 import Foundation
 import Git
+import Hosts
 import Pipeline
 import Store
 

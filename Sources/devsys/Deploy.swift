@@ -3,6 +3,7 @@ import ControlRepository
 import Deploy
 import Foundation
 import Git
+import Hosts
 import Pipeline
 import Store
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlRepository
 import Deploy
 import Foundation
+import Hosts
 import SSH
 import Specs
 

@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import Hosts
 import TestSupport
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import Hosts
 import Testing
 
 @testable import Deploy

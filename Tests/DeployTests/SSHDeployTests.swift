@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import Hosts
 import SSH
 import Specs
 import TestSupport

@@ -1,6 +1,7 @@
 import Deploy
 import Foundation
 import Git
+import Hosts
 import Store
 import Testing
 

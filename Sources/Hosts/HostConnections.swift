@@ -25,7 +25,7 @@ public final class HostConnections: @unchecked Sendable {
     }
 
     /// The transport to `host`, opened (lazily: nothing connects until the first command) or reused.
-    /// Throws `DeployError.invalidName` for an ssh host without address or user.
+    /// Throws `HostTransportError.incompleteHost` for an ssh host without address or user.
     public func transport(for host: ProjectConfig.Host) throws -> any HostTransport {
         lock.lock()
         defer { lock.unlock() }
@@ -46,7 +46,7 @@ public final class HostConnections: @unchecked Sendable {
     /// and `~/.ssh/known_hosts`, as for OpenSSH.
     public func sshHost(_ host: ProjectConfig.Host) throws -> SSHHost {
         guard let address = host.address, let user = host.user else {
-            throw DeployError.invalidName(what: "host", value: host.name, reason: "an ssh host needs 'address' and 'user' in devsys.yaml")
+            throw HostTransportError.incompleteHost(host: host.name, reason: "an ssh host needs 'address' and 'user' in devsys.yaml")
         }
         return SSHHost(
             address: address,

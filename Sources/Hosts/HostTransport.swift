@@ -33,6 +33,8 @@ public enum HostTransportError: Error, Sendable, Hashable, CustomStringConvertib
     case timedOut(host: String, command: String, after: Duration)
     /// The command stopped reading its stdin before all of it was sent.
     case inputRejected(host: String, reason: String)
+    /// devsys.yaml does not say enough to reach the host.
+    case incompleteHost(host: String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum HostTransportError: Error, Sendable, Hashable, CustomStringConvertib
             "\(host): command timed out after \(after) and was stopped: \(command.prefix(200))"
         case .inputRejected(let host, let reason):
             "\(host): the command stopped reading its input: \(reason)"
+        case .incompleteHost(let host, let reason):
+            "invalid host '\(host)': \(reason)"
         }
     }
 }
