@@ -47,11 +47,10 @@ public struct TaskRetry: Sendable {
         guard [.failed, .rejected].contains(task.state) else { throw PipelineError.wrongState(taskID, task.state, expected: "failed or rejected") }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let head = try context.repository.reference(named: ControlRefs.taskBranch(taskID))
-        switch (task.state == .rejected ? .coding : try failedStep(of: task), head, context.spec.deploy?.env) {
-        case (.testing, let head?, _):
-            return try retest(task, head: head, actor: actor, now: now)
-        case (.merge, let head?, _):
-            return try remerge(task, head: head, actor: actor, now: now)
+        let step = task.state == .rejected ? .coding : try failedStep(of: task)
+        switch (step, head, context.spec.deploy?.env) {
+        case (.testing, let head?, _), (.merge, let head?, _):
+            return try rerun(step, of: task, head: head, actor: actor, now: now)
         case (.deploy, _, let environment?):
             return try redeploy(task, to: environment, context: context, actor: actor, now: now)
         default:
@@ -76,27 +75,24 @@ public struct TaskRetry: Sendable {
         }
     }
 
-    private func retest(_ task: TaskRecord, head: ObjectID, actor: String, now: Date) throws -> (task: TaskRecord, step: Step, job: Job) {
-        try store.transaction { transaction in
-            try moveBack(task, to: .testing, branchHead: head, actor: actor, transaction: transaction, now: now)
+    /// A test or merge job that gave up: the task goes back to the state that job serves
+    /// (`testing`, `review`) and the job for the branch head runs again.
+    private func rerun(
+        _ step: Step,
+        of task: TaskRecord,
+        head: ObjectID,
+        actor: String,
+        now: Date
+    ) throws -> (task: TaskRecord, step: Step, job: Job) {
+        let (state, jobStep): (TaskState, JobStep) = step == .merge ? (.review, .merge) : (.testing, .testing)
+        return try store.transaction { transaction in
+            try moveBack(task, to: state, branchHead: head, actor: actor, transaction: transaction, now: now)
             let job = try transaction.restart(
-                JobKey(taskID: task.id, step: .testing, inputCommit: head.hex),
+                JobKey(taskID: task.id, step: jobStep, inputCommit: head.hex),
                 maxAttempts: Reconciler.crashAllowance + 1,
                 now: now
             )
-            return (try transaction.task(id: task.id) ?? task, .testing, job)
-        }
-    }
-
-    private func remerge(_ task: TaskRecord, head: ObjectID, actor: String, now: Date) throws -> (task: TaskRecord, step: Step, job: Job) {
-        try store.transaction { transaction in
-            try moveBack(task, to: .review, branchHead: head, actor: actor, transaction: transaction, now: now)
-            let job = try transaction.restart(
-                JobKey(taskID: task.id, step: .merge, inputCommit: head.hex),
-                maxAttempts: Reconciler.crashAllowance + 1,
-                now: now
-            )
-            return (try transaction.task(id: task.id) ?? task, .merge, job)
+            return (try transaction.task(id: task.id) ?? task, step, job)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Specs
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -156,7 +157,7 @@ struct SpecCorpus {
         let configPath = root.appendingPathComponent("devsys.yaml").path
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
 
-        var generator = SplitMix(seed: 2024)
+        var generator = SeededGenerator(seed: 2024)
         let words = [
             "about", "page", "login", "cart", "search", "export", "cache", "menu", "footer", "rss", "feed", "avatar", "upload",
             "comments", "archive", "tags", "sitemap", "profile", "checkout", "invoice", "report", "theme", "locale", "email",
@@ -206,7 +207,7 @@ struct SpecCorpus {
 
         """
 
-    private static func spec(id: String, slug: [String], index: Int, earlier: [String], using g: inout SplitMix) -> String {
+    private static func spec(id: String, slug: [String], index: Int, earlier: [String], using g: inout SeededGenerator) -> String {
         let kinds = ["feature", "feature", "bugfix", "chore", "followup"]
         // A followup names the task it follows up; the first task has none to name.
         let kind = earlier.isEmpty ? "feature" : kinds.randomElement(using: &g)!
@@ -279,22 +280,5 @@ struct SpecCorpus {
             lines.insert("# notes: keep the change small; see docs/\(slug[0]).md", at: 1)
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-/// A small seeded generator, so every run (and the Python side) sees the same corpus.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -251,7 +251,7 @@ import Glibc
                 extra: "review: auto\ndeploy: { env: staging }"
             )
         }
-        var random = SplitMix64(seed: 0x6465_7673)
+        var random = SeededGenerator(seed: 0x6465_7673)
         for _ in 0..<30 {
             let serve = try site.serve()
             usleep(UInt32(100_000 + random.next() % 600_000))
@@ -276,20 +276,5 @@ import Glibc
             let state = try site.state(of: id)
             #expect(state == "deployed" || state == "merged", "\(id) ends \(state)")
         }
-    }
-}
-
-/// A small seeded generator, so a failing kill pattern can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,23 +1,7 @@
 import Foundation
+import TestSupport
 
 @testable import Specs
-
-/// SplitMix64: a tiny seeded generator, so a fuzz failure reproduces from its seed and index.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Turns valid YAML files into broken, odd and hostile ones: the kinds of damage editors, merges
 /// and attackers produce.
