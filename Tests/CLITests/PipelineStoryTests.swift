@@ -83,7 +83,10 @@ import Testing
         #expect(try team.state(of: "002-contact") == "merged")
         #expect(try git("show", "main:app/002-contact.php", in: team.bare).contains("page('002-contact'"))
         #expect(try git("log", "-1", "--format=%P", "main", in: team.bare).split(separator: " ").count == 2, "a merge commit")
-        let fsck = try git("fsck", "--strict", in: team.bare)
+        // --no-dangling: two test jobs storing their notes at once leave the loser of the notes
+        // ref's compare-and-swap unreferenced, as a lost race in git itself does; what counts is
+        // that every object devsys wrote is well-formed and every ref resolves.
+        let fsck = try git("fsck", "--strict", "--no-dangling", in: team.bare)
         #expect(fsck.isEmpty, "\(fsck)")
     }
 
