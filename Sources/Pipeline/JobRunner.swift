@@ -295,12 +295,15 @@ public struct JobRunner: Sendable {
         guard let commit = desired, commit.hex == job.key.inputCommit, try agent.liveCommit(environment) != commit else {
             return try store.complete(jobID: job.id, worker: worker)
         }
-        let report = try agent.deploy(
-            environment: environment,
-            commit: commit,
-            actor: "devsys",
-            reason: "\(ControlRefs.environment(environment)) moved to \(commit.short)"
-        )
+        let actor = Principal.controller
+        let report = try store.audited(actor, "deploy", target: "env/\(environment)@\(commit.short)", outcome: EnvironmentActions.outcome) { _ in
+            try agent.deploy(
+                environment: environment,
+                commit: commit,
+                actor: actor.name,
+                reason: "\(ControlRefs.environment(environment)) moved to \(commit.short)"
+            )
+        }
         try store.complete(jobID: job.id, worker: worker, result: try? JSONEncoder().encode(report))
     }
 
@@ -312,8 +315,12 @@ public struct JobRunner: Sendable {
             return try store.complete(jobID: job.id, worker: worker)
         }
         let merger = TaskMerger(repositoryPath: repositoryPath, store: store)
-        try merger.merge(task, actor: "devsys (review: auto)") { transaction in
-            try transaction.complete(jobID: job.id, worker: worker)
+        let actor = Principal.controller
+        let target = "task/\(task.id)@\(job.key.inputCommit.prefix(12))"
+        _ = try store.audited(actor, "pr.merge (review: auto)", target: target, outcome: PullRequestActions.outcome) { _ in
+            try merger.merge(task, actor: "\(actor.name) (review: auto)") { transaction in
+                try transaction.complete(jobID: job.id, worker: worker)
+            }
         }
     }
 }

@@ -91,6 +91,10 @@ import Testing
 
         let tags = try setup.refs.tags()
         #expect(tags.map(\.name) == ["deploy/staging/0001"])
+        // What the controller did on its own is in the audit log, as the controller.
+        let audit = try controller.store.audit().filter { $0.role == "controller" && $0.actor == "devsys" }
+        #expect(audit.contains { $0.action == "pr.merge (review: auto)" && $0.outcome.hasPrefix("ok: merged as ") }, "\(audit)")
+        #expect(audit.contains { $0.action == "deploy" && $0.outcome == "ok: deploy/staging/0001" }, "\(audit)")
         let tag = try #require(tags.first)
         #expect(tag.commit == trunk)
         #expect(tag.fields["Tasks"] == "301-first")
