@@ -53,7 +53,10 @@ struct JobWorkers: Service {
                         group.addTask { await execute(job, lane: lane, busy: busy) }
                     }
                     if busy.count < lane.slots, let due = try await offload({ [store] in try store.nextDueDate(steps: lane.steps) }) {
-                        wait = min(wait, .milliseconds(max(0, Int64(due.timeIntervalSinceNow * 1000) + 1)))
+                        // Due already but not leased: the deploy lane's job for an environment that is
+                        // deploying now (its end wakes us), or a race with another worker; look again soon.
+                        let delay = due.timeIntervalSinceNow
+                        wait = min(wait, delay > 0 ? .milliseconds(Int64(delay * 1000) + 1) : .milliseconds(50))
                     }
                     errors.reset()
                 } catch {
