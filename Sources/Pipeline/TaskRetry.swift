@@ -47,7 +47,14 @@ public struct TaskRetry: Sendable {
         guard [.failed, .rejected].contains(task.state) else { throw PipelineError.wrongState(taskID, task.state, expected: "failed or rejected") }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let head = try context.repository.reference(named: ControlRefs.taskBranch(taskID))
-        let step = task.state == .rejected ? .coding : try failedStep(of: task)
+        var step = task.state == .rejected ? .coding : try failedStep(of: task)
+        // The coding job died after the agent's commit landed but before the store recorded it (a
+        // controller killed at that moment, every time): that attempt is done; test it.
+        if step == .coding, task.state == .failed, let head,
+            try Reindexer.attemptsUsed(on: head, taskID: taskID, in: context.repository, trunk: context.trunkCommit) > task.attempt
+        {
+            step = .testing
+        }
         switch (step, head, context.spec.deploy?.env) {
         case (.testing, let head?, _), (.merge, let head?, _):
             return try rerun(step, of: task, head: head, actor: actor, now: now)
@@ -85,8 +92,10 @@ public struct TaskRetry: Sendable {
         now: Date
     ) throws -> (task: TaskRecord, step: Step, job: Job) {
         let (state, jobStep): (TaskState, JobStep) = step == .merge ? (.review, .merge) : (.testing, .testing)
+        let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
+        let attempt = max(task.attempt, try Reindexer.attemptsUsed(on: head, taskID: task.id, in: context.repository, trunk: context.trunkCommit))
         return try store.transaction { transaction in
-            try moveBack(task, to: state, branchHead: head, actor: actor, transaction: transaction, now: now)
+            try moveBack(task, to: state, branchHead: head, attempt: attempt, actor: actor, transaction: transaction, now: now)
             let job = try transaction.restart(
                 JobKey(taskID: task.id, step: jobStep, inputCommit: head.hex),
                 maxAttempts: Reconciler.crashAllowance + 1,
@@ -134,11 +143,13 @@ public struct TaskRetry: Sendable {
         _ task: TaskRecord,
         to state: TaskState,
         branchHead: ObjectID?,
+        attempt: Int? = nil,
         actor: String,
         transaction: Store.Transaction,
         now: Date
     ) throws {
-        guard try transaction.transition(taskID: task.id, from: [task.state], to: state, reason: "retried by \(actor)", at: now) else {
+        guard try transaction.transition(taskID: task.id, from: [task.state], to: state, reason: "retried by \(actor)", attempt: attempt, at: now)
+        else {
             throw PipelineError.wrongState(task.id, task.state, expected: "failed or rejected (it moved meanwhile; try again)")
         }
         if let branchHead {

@@ -266,6 +266,7 @@ import Glibc
             let state = try site.state(of: id)
             #expect(final.contains(state), "\(id) is \(state) with nothing queued")
             if state == "failed" {
+                print("\(id) failed after the kills: \(try site.devsys("task", "show", id).stdout)")
                 let retry = try site.devsys("task", "retry", id)
                 #expect(retry.status == 0, "a failed task can be retried: \(retry.stderr)")
             }
@@ -274,7 +275,8 @@ import Glibc
         _ = try site.devsys("run", "--until-idle", "--timeout", "300")
         for id in ids {
             let state = try site.state(of: id)
-            #expect(state == "deployed" || state == "merged", "\(id) ends \(state)")
+            let show = state == "deployed" || state == "merged" ? "" : try site.devsys("task", "show", id).stdout
+            #expect(state == "deployed" || state == "merged", "\(id) ends \(state)\n\(show)")
         }
     }
 }

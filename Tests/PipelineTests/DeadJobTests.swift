@@ -47,6 +47,36 @@ import Testing
         #expect(try repo.git("log", "--format=%s", "main..task/401-unlucky").split(separator: "\n").count == 1)
     }
 
+    @Test func aCommitTheStoreNeverRecordedIsTestedOnRetryNotCodedAgain() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("404-landed")
+        try repo.commit("Add the spec")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        let store = controller.store
+        try Reconciler(repositoryPath: repo.path, store: store).reconcile()
+        // The agent's commit landed on the branch; every controller that ran the job was killed
+        // before recording it, until the job's leases were used up.
+        try repo.git("checkout", "-q", "-b", "task/404-landed")
+        try repo.write("app/404-landed.txt", "1\n")
+        try repo.git("add", "-A")
+        try repo.git("commit", "-q", "-m", "Task 404-landed (attempt 1)\n\nTask: 404-landed\nAttempt: 1")
+        try repo.git("checkout", "-q", "main")
+        let landed = try repo.rev("task/404-landed")
+        let now = Date()
+        var leases = 0
+        while try store.lease(worker: "ghost", steps: [.coding], for: 1, now: now.addingTimeInterval(Double(leases) * 10)) != nil { leases += 1 }
+        #expect(try DeadJobs(store: store).failTasksOfDeadJobs() == ["404-landed"])
+
+        let retried = try TaskRetry(repositoryPath: repo.path, store: store).retry(taskID: "404-landed", actor: "Ada")
+        #expect(retried.step == .testing, "the landed attempt is tested, not coded again")
+        #expect(retried.job.key.inputCommit == landed)
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
+        let done = try #require(try store.task(id: "404-landed"))
+        #expect(done.state == .review, "\(done.reason ?? "")")
+        #expect(done.attempt == 1 && done.branchHead == landed)
+    }
+
     @Test func aRunReportCountsWhatFailed() async throws {
         let repo = try PipelineRepo()
         defer { repo.remove() }
