@@ -57,7 +57,7 @@ public struct TaskRetry: Sendable {
         }
         switch (step, head, context.spec.deploy?.env) {
         case (.testing, let head?, _), (.merge, let head?, _):
-            return try rerun(step, of: task, head: head, actor: actor, now: now)
+            return try rerun(step, of: task, head: head, context: context, actor: actor, now: now)
         case (.deploy, _, let environment?):
             return try redeploy(task, to: environment, context: context, actor: actor, now: now)
         default:
@@ -88,11 +88,11 @@ public struct TaskRetry: Sendable {
         _ step: Step,
         of task: TaskRecord,
         head: ObjectID,
+        context: TaskContext,
         actor: String,
         now: Date
     ) throws -> (task: TaskRecord, step: Step, job: Job) {
         let (state, jobStep): (TaskState, JobStep) = step == .merge ? (.review, .merge) : (.testing, .testing)
-        let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
         let attempt = max(task.attempt, try Reindexer.attemptsUsed(on: head, taskID: task.id, in: context.repository, trunk: context.trunkCommit))
         return try store.transaction { transaction in
             try moveBack(task, to: state, branchHead: head, attempt: attempt, actor: actor, transaction: transaction, now: now)

@@ -12,15 +12,7 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 
     /// Makes every logger of the process write in this format, from `level` up.
     func bootstrap(level: Logger.Level) {
-        LoggingSystem.bootstrap { label in
-            var handler: any LogHandler
-            switch self {
-            case .text: handler = TextLogHandler(label: label)
-            case .json: handler = JSONLinesLogHandler(label: label)
-            }
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: self, logLevel: level) }
     }
 }
 
@@ -54,10 +46,14 @@ struct LoggerLevelArgument: ExpressibleByArgument {
     static var allValueStrings: [String] { Logger.Level.allCases.map(\.rawValue) }
 }
 
-/// A line per message, with the time; warnings and errors say so; metadata as `key=value`.
-struct TextLogHandler: LogHandler {
+/// One line on stderr per message, in `format`:
+/// - text: the time, `warning:`/`error:` where it is one, the message; the metadata as `key=value`
+///   only at debug (devsys's own keys are already in the message);
+/// - json: `{"level":"info","message":"…","task":"001-about-page","time":"2026-…"}`.
+struct LineLogHandler: LogHandler {
     let label: String
-    var logLevel: Logger.Level = .info
+    let format: LogFormat
+    var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -66,32 +62,28 @@ struct TextLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let line: Data?
+        switch format {
+        case .text: line = Data(text(event, metadata: all).utf8)
+        case .json: line = json(event, metadata: all)
+        }
+        guard let line else { return }
+        FileHandle.standardError.write(line + Data("\n".utf8))
+    }
+
+    private func text(_ event: LogEvent, metadata: Logger.Metadata) -> String {
         let time = Date().formatted(.iso8601.time(includingFractionalSeconds: false))
         let severity = event.level >= .warning ? "\(event.level.rawValue): " : ""
         var line = "[\(time)] \(severity)\(event.message)"
-        // Lifecycle internals (`sl-…`) only at debug; devsys's own keys are already in the message.
-        if logLevel <= .debug {
-            let all = metadata.merging(event.metadata ?? [:]) { $1 }
-            if !all.isEmpty { line += " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") }
+        if logLevel <= .debug, !metadata.isEmpty {
+            line += " " + metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-}
-
-/// JSON lines: `{"level":"info","message":"…","task":"001-about-page","time":"2026-…"}`.
-struct JSONLinesLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
+        return line
     }
 
-    func log(event: LogEvent) {
-        var object: [String: String] = [:]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
+    private func json(_ event: LogEvent, metadata: Logger.Metadata) -> Data? {
+        var object = metadata.mapValues { "\($0)" }
         object["time"] = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(Date())
         object["level"] = event.level.rawValue
         object["message"] = "\(event.message)"
@@ -99,7 +91,6 @@ struct JSONLinesLogHandler: LogHandler {
         object["source"] = event.source
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(object) else { return }
-        FileHandle.standardError.write(data + Data("\n".utf8))
+        return try? encoder.encode(object)
     }
 }

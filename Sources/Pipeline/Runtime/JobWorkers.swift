@@ -40,7 +40,7 @@ struct JobWorkers: Service {
 
     /// The loop of one lane: fill the free slots, then sleep until woken or the next job is due.
     private func drive(_ lane: WorkerLane, stop: StopFlag) async {
-        let busy = LaneLoad()
+        let busy = RunningJobs()
         var errors = LoopBackoff()
         await withDiscardingTaskGroup { group in
             while !stop.isSet && !Task.isCancelled {
@@ -69,7 +69,7 @@ struct JobWorkers: Service {
         }
     }
 
-    private func lease(_ lane: WorkerLane, busy: LaneLoad) async throws -> Job? {
+    private func lease(_ lane: WorkerLane, busy: RunningJobs) async throws -> Job? {
         let seconds = Double(leaseDuration.components.seconds)
         let excluded = lane.onePerTask ? busy.taskIDs : []
         return try await offload { [store, worker] in
@@ -77,7 +77,7 @@ struct JobWorkers: Service {
         }
     }
 
-    private func execute(_ job: Job, lane: WorkerLane, busy: LaneLoad) async {
+    private func execute(_ job: Job, lane: WorkerLane, busy: RunningJobs) async {
         let metadata: Logger.Metadata = ["job": "\(job.id)", "step": "\(job.key.step.rawValue)", "task": "\(job.key.taskID)"]
         logger.info("\(job.key.step.rawValue) \(job.key.taskID) started (job \(job.id), lease \(job.attempts))", metadata: metadata)
         do {
@@ -94,7 +94,7 @@ struct JobWorkers: Service {
 
     /// Shutdown: the lane's running jobs get the grace period, then are cancelled (and hand their
     /// leases back).
-    private func drain(_ lane: WorkerLane, busy: LaneLoad, group: inout DiscardingTaskGroup) async {
+    private func drain(_ lane: WorkerLane, busy: RunningJobs, group: inout DiscardingTaskGroup) async {
         guard busy.count > 0 else { return }
         logger.info("\(lane.name) lane: waiting up to \(grace) for \(busy.count) running job(s)", metadata: ["lane": "\(lane.name)"])
         let clock = ContinuousClock()
@@ -109,17 +109,6 @@ struct JobWorkers: Service {
             group.cancelAll()
         }
     }
-}
-
-/// The jobs one lane runs now.
-final class LaneLoad: Sendable {
-    private let jobs = Mutex<[Int64: String]>([:])
-
-    var count: Int { jobs.withLock { $0.count } }
-    var taskIDs: Set<String> { jobs.withLock { Set($0.values) } }
-
-    func add(_ job: Job) { jobs.withLock { $0[job.id] = job.key.taskID } }
-    func remove(_ job: Job) { jobs.withLock { _ = $0.removeValue(forKey: job.id) } }
 }
 
 /// How long a loop waits after an error: 1 s, doubling to 30 s, reset by a success.

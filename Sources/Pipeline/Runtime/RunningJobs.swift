@@ -1,8 +1,8 @@
 import Store
 import Synchronization
 
-/// The jobs this controller is running now, for the lease heartbeat and for knowing when the
-/// controller is idle.
+/// Jobs running now: all of this controller's (for the lease heartbeat and for knowing when it is
+/// idle), or one lane's (its free slots, and the tasks the deploy lane must not lease again).
 final class RunningJobs: Sendable {
     private let jobs = Mutex<[Int64: Job]>([:])
 
@@ -13,6 +13,10 @@ final class RunningJobs: Sendable {
     var all: [Job] { jobs.withLock { Array($0.values) } }
 
     var isEmpty: Bool { jobs.withLock { $0.isEmpty } }
+
+    var count: Int { jobs.withLock { $0.count } }
+
+    var taskIDs: Set<String> { jobs.withLock { Set($0.values.map(\.key.taskID)) } }
 }
 
 /// A flag set once: "stop leasing".
