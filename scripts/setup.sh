@@ -3,8 +3,8 @@
 # Needs a Swift 6.1+ toolchain on PATH (swift.org's Linux build); everything else comes from apt.
 set -euo pipefail
 
-# iproute2 (ip netns), curl and rsync serve the deploy tests and benchmarks.
-packages=(libgit2-dev libssh2-1-dev libsqlite3-dev pkg-config git openssh-server php-cli python3 python3-jsonschema python3-yaml iproute2 curl rsync)
+# iproute2 (ip netns), curl and rsync serve the deploy tests and benchmarks; bubblewrap is the agent sandbox.
+packages=(libgit2-dev libssh2-1-dev libsqlite3-dev pkg-config git openssh-server php-cli python3 python3-jsonschema python3-yaml iproute2 curl rsync bubblewrap)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

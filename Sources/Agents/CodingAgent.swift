@@ -51,13 +51,16 @@ public struct CodingAgent: Sendable {
             arguments: command,
             workingDirectory: work.checkout,
             environment: Self.environment(for: request, work: work),
-            timeout: request.timeout
+            timeout: request.timeout,
+            sandbox: request.sandbox?.sandbox(writable: [work.checkout, work.toolFolder])
         )
         let outcome: ProcessOutcome
         do {
             outcome = try await runner.run(invocation)
         } catch let error as ProcessRunnerError {
             return CodingFailure("cannot start the coding command: \(error)").outcome(log: Self.describe(command))
+        } catch let error as SandboxUnavailable {
+            return CodingFailure("\(error)").outcome(log: Self.describe(command))
         }
         let log = Self.log(command: command, outcome: outcome, timeout: request.timeout)
         if let failure = Self.judgeRun(outcome, request: request, work: work) { return failure.outcome(log: log) }
@@ -105,12 +108,16 @@ public struct CodingAgent: Sendable {
         return nil
     }
 
-    /// Checks `request.head` out into a fresh `<scratch>/checkout-<attempt>` (a leftover is
-    /// removed) and writes the prompt and feedback files beside it, outside the checkout.
+    /// Checks `request.head` out into a fresh `<scratch>/checkout-<attempt>-<token>` and writes
+    /// the prompt and feedback files beside it, outside the checkout, in `attempt-<attempt>-<token>`.
+    /// Every try has folders of its own: a predecessor's process that outlived a crash can never
+    /// write into this one's checkout. Leftovers of earlier tries of the attempt are removed.
     static func prepareCheckout(_ request: CodingRequest) throws -> Work {
         let repository = try Repository.open(at: request.repositoryPath)
-        let checkout = request.scratchFolder.appendingPathComponent("checkout-\(request.attempt)")
-        let files = request.scratchFolder.appendingPathComponent("attempt-\(request.attempt)")
+        let token = String(UInt32.random(in: .min ... .max), radix: 16)
+        let checkout = request.scratchFolder.appendingPathComponent("checkout-\(request.attempt)-\(token)")
+        let files = request.scratchFolder.appendingPathComponent("attempt-\(request.attempt)-\(token)")
+        ScratchFolder.removeEarlierTries(in: request.scratchFolder, prefixes: ["checkout-\(request.attempt)", "attempt-\(request.attempt)"])
         try ScratchFolder.makeFresh(checkout)
         try ScratchFolder.makeFresh(files)
         try repository.checkout(request.head, into: checkout)
@@ -169,8 +176,12 @@ public struct CodingAgent: Sendable {
         ) { $1 }
     }
 
-    /// Fails the attempt when the command timed out, did not exit 0, or deleted its checkout.
+    /// Fails the attempt when the command went over its memory, timed out, did not exit 0, or
+    /// deleted its checkout.
     static func judgeRun(_ outcome: ProcessOutcome, request: CodingRequest, work: Work) -> CodingFailure? {
+        if outcome.memoryExceeded, let sandbox = request.sandbox {
+            return CodingFailure("the coding command failed: \(sandbox.memoryReason())")
+        }
         if outcome.timedOut {
             return CodingFailure("the coding command timed out after \(ProcessOutcome.seconds(request.timeout)) and was stopped")
         }
@@ -195,8 +206,11 @@ public struct CodingAgent: Sendable {
     /// or an expected artifact is missing.
     static func collectChanges(_ request: CodingRequest, work: Work) throws -> Result<WorkFolderChanges, CodingFailure> {
         let changes: WorkFolderChanges
+        let limits = WorkFolderChanges.Limits(changeBytes: request.agent.maxChangeMB * 1_048_576, fileBytes: request.agent.maxFileMB * 1_048_576)
         do {
-            changes = try WorkFolderChanges(folder: work.checkout, tree: work.tree)
+            changes = try WorkFolderChanges(folder: work.checkout, tree: work.tree, limits: limits)
+        } catch let refusal as WorkFolderChanges.Refusal {
+            return .failure(CodingFailure(refusal.reason))
         } catch let error as AgentError {
             // Files the agent left unreadable are the attempt's fault, not the controller's.
             return .failure(CodingFailure("cannot read what the agent left in its checkout: \(error)"))
@@ -224,31 +238,35 @@ public struct CodingAgent: Sendable {
         return .success(changes)
     }
 
-    /// Writes the commit on `request.head` and moves the branch to it with compare-and-swap
-    /// (creating it when it does not exist yet). Throws `AgentError.branchMoved` on a lost race.
+    /// Writes the commit on `request.head`, checks the tree it made once more against the
+    /// protected paths (what is committed, not only what the walk saw), and moves the branch to it
+    /// with compare-and-swap (creating it when it does not exist yet). Throws
+    /// `AgentError.branchMoved` on a lost race.
     static func commitChanges(_ changes: WorkFolderChanges, request: CodingRequest, duration: Duration) throws -> Result<ObjectID, CodingFailure> {
         let repository = try Repository.open(at: request.repositoryPath)
         let signature = Signature(name: authorName, email: authorEmail)
         let message = commitMessage(request: request, changes: changes, duration: duration)
         do {
-            if try repository.reference(named: request.branch) == nil {
-                let commit = try repository.createCommit(
-                    changes: changes.changes,
-                    parents: [request.head],
-                    message: message,
-                    author: signature,
-                    committer: signature
-                )
-                try repository.updateReference(request.branch, to: commit, expecting: nil, message: "devsys coding agent: attempt \(request.attempt)")
-                return .success(commit)
-            }
-            let commit = try repository.commit(
+            let commit = try repository.createCommit(
                 changes: changes.changes,
-                onto: request.branch,
-                parent: request.head,
+                parents: [request.head],
                 message: message,
                 author: signature,
                 committer: signature
+            )
+            let committed = try repository.diff(from: request.head, to: commit).map(\.path)
+            let violations = ProtectedPaths(request.agent.protectedPaths).violations(in: committed)
+            if !violations.isEmpty {
+                return .failure(
+                    CodingFailure("the commit would change protected paths: \(Self.list(violations.sorted())); the coding agent may not change them")
+                )
+            }
+            let existing = try repository.reference(named: request.branch)
+            try repository.updateReference(
+                request.branch,
+                to: commit,
+                expecting: existing == nil ? nil : request.head,
+                message: "devsys coding agent: attempt \(request.attempt)"
             )
             return .success(commit)
         } catch let error as GitError where error.isLostRace {

@@ -29,6 +29,8 @@ public struct CodingRequest: Sendable, Hashable {
     /// Variables given to the coding command on top of the clean base and the `DEVSYS_*` ones —
     /// e.g. the API key a real coding CLI needs, which the operator chose to pass.
     public var environment: [String: String]
+    /// Where the command runs; nil: as the controller's own user (`agents.sandbox: false`).
+    public var sandbox: AgentSandbox?
 
     /// `specFolder` defaults to `specs/<taskID>`, `branch` to `refs/heads/task/<taskID>`, `timeout`
     /// to `CodingAgent.timeout(for: spec, agent: agent)`.
@@ -44,7 +46,8 @@ public struct CodingRequest: Sendable, Hashable {
         agent: ProjectConfig.CodingAgent,
         scratchFolder: URL,
         timeout: Duration? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        sandbox: AgentSandbox? = nil
     ) {
         self.repositoryPath = repositoryPath
         self.taskID = taskID
@@ -58,6 +61,7 @@ public struct CodingRequest: Sendable, Hashable {
         self.scratchFolder = scratchFolder
         self.timeout = timeout ?? CodingAgent.timeout(for: spec, agent: agent)
         self.environment = environment
+        self.sandbox = sandbox
     }
 }
 

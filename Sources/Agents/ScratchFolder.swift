@@ -25,6 +25,15 @@ enum ScratchFolder {
         }
     }
 
+    /// Removes the folders in `folder` named `<prefix>-…` for any of `prefixes` (and the plain
+    /// `<prefix>` of older versions): earlier tries of an attempt. Best effort.
+    static func removeEarlierTries(in folder: URL, prefixes: [String]) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where prefixes.contains(where: { name == $0 || name.hasPrefix($0 + "-") }) {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
     /// Writes `data` to `url` so that readers see the old file or the whole new one, never a part:
     /// a temporary file in the same folder, flushed to disk, then renamed over `url`. On any
     /// failure (a full disk) the temporary file is removed and nothing is left at `url`'s name

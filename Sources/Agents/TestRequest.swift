@@ -19,6 +19,8 @@ public struct TestRequest: Sendable, Hashable {
     public var timeout: Duration
     /// Variables given to the commands on top of the clean base and `DEVSYS_*`.
     public var environment: [String: String]
+    /// Where each command runs (a sandbox of its own per command); nil: as the controller's user.
+    public var sandbox: AgentSandbox?
 
     public init(
         repositoryPath: String,
@@ -28,7 +30,8 @@ public struct TestRequest: Sendable, Hashable {
         testCommand: String?,
         scratchFolder: URL,
         timeout: Duration? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        sandbox: AgentSandbox? = nil
     ) {
         self.repositoryPath = repositoryPath
         self.taskID = taskID
@@ -38,6 +41,7 @@ public struct TestRequest: Sendable, Hashable {
         self.scratchFolder = scratchFolder
         self.timeout = timeout ?? .seconds(max(1, spec.resources.timeoutSeconds))
         self.environment = environment
+        self.sandbox = sandbox
     }
 }
 

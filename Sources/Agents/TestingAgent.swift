@@ -27,7 +27,8 @@ public struct TestingAgent: Sendable {
     /// `passed == false`, not an error. The checkout is removed afterwards.
     ///
     /// Throws `GitError` when the commit cannot be checked out, `AgentError.scratchFolder` when the
-    /// scratch folder cannot be prepared, `ProcessRunnerError` when `sh` cannot be started, and
+    /// scratch folder cannot be prepared, `ProcessRunnerError` when `sh` cannot be started,
+    /// `SandboxUnavailable` when the request asks for a sandbox this machine cannot make, and
     /// `CancellationError` when cancelled (the running command is stopped first).
     public func test(_ request: TestRequest) async throws -> TestReport {
         let clock = ContinuousClock()
@@ -52,7 +53,8 @@ public struct TestingAgent: Sendable {
                 environment: request.environment.merging(
                     ["DEVSYS_JUNIT_DIR": junitFolder.path, "DEVSYS_TASK_ID": request.taskID, "DEVSYS_COMMIT": request.commit.hex]
                 ) { $1 },
-                timeout: request.timeout
+                timeout: request.timeout,
+                sandbox: request.sandbox?.sandbox(writable: [checkout, junitFolder], suffix: String(index + 1))
             )
             let outcome = try await runner.run(invocation)
             results.append(Self.record(command, outcome: outcome, junitFolder: junitFolder, timeout: request.timeout, into: &report))
@@ -193,6 +195,9 @@ public struct TestingAgent: Sendable {
     /// The testcase result of a command's run, with the tail of its output as details.
     static func caseResult(_ outcome: ProcessOutcome, timeout: Duration) -> JUnitReport.Result {
         let details = [outcome.stderr, outcome.stdout].filter { $0.totalBytes > 0 }.map { $0.lastText(maxBytes: 4096) }.joined(separator: "\n")
+        if outcome.memoryExceeded {
+            return .error(message: "over its memory limit (resource_requirements.memory_mb): the kernel killed a process", details: details)
+        }
         if outcome.timedOut { return .error(message: outcome.describe(timeout: timeout), details: details) }
         switch outcome.termination {
         case .exited(0): return .passed

@@ -1,4 +1,9 @@
 import CGit2
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes new objects as loose files through an object database that holds only libgit2's loose
 /// backend for the repository's objects folder.
@@ -38,6 +43,39 @@ final class LooseObjectWriter {
     func write(_ bytes: UnsafeRawBufferPointer, type: git_object_t) throws -> ObjectID {
         var oid = git_oid()
         try check(git_odb_write(&oid, odb, bytes.baseAddress, bytes.count, type), "git_odb_write")
+        return ObjectID(oid)
+    }
+
+    /// Streams the regular file at `path` into a blob, 1 MiB at a time, and returns its id.
+    func writeBlob(fromFile path: String) throws -> ObjectID {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard descriptor >= 0 else { throw GitError(code: -1, message: "\(path): \(String(cString: strerror(errno)))", function: "open") }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            throw GitError(code: -1, message: "\(path): \(String(cString: strerror(errno)))", function: "fstat")
+        }
+        var stream: UnsafeMutablePointer<git_odb_stream>?
+        try check(git_odb_open_wstream(&stream, odb, git_object_size_t(info.st_size), GIT_OBJECT_BLOB), "git_odb_open_wstream")
+        guard let stream else { throw GitError.last(GIT_ERROR.rawValue, "git_odb_open_wstream") }
+        defer { git_odb_stream_free(stream) }
+        var buffer = [CChar](repeating: 0, count: 1 << 20)
+        var remaining = Int(info.st_size)
+        while remaining > 0 {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, min($0.count, remaining)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw GitError(
+                    code: -1,
+                    message: "\(path): " + (count == 0 ? "the file shrank while it was read" : String(cString: strerror(errno))),
+                    function: "read"
+                )
+            }
+            try buffer.withUnsafeBufferPointer { try check(git_odb_stream_write(stream, $0.baseAddress, count), "git_odb_stream_write") }
+            remaining -= count
+        }
+        var oid = git_oid()
+        try check(git_odb_stream_finalize_write(&oid, stream), "git_odb_stream_finalize_write")
         return ObjectID(oid)
     }
 

@@ -18,7 +18,7 @@ extension Repository {
         try withTree(id) { tree in
             for index in 0..<git_tree_entrycount(tree) {
                 guard let entry = git_tree_entry_byindex(tree, index) else { continue }
-                let name = String(cString: git_tree_entry_name(entry))
+                let name = try TreeEntryName.decode(git_tree_entry_name(entry), under: "", in: "Repository.checkout")
                 // Trees from a push are not trusted: one component, never '.', '..' or '.git'.
                 if name.contains("/") { throw GitError.invalidPath(name, "a tree entry name contains '/'", in: "Repository.checkout") }
                 _ = try RepositoryPath.validate(name, in: "Repository.checkout")

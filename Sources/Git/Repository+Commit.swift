@@ -62,6 +62,14 @@ extension Repository {
                     kind: .invalidPath
                 )
             }
+            if case .file(_, let mode) = change, mode != .regular && mode != .executable {
+                throw GitError(
+                    code: GIT_EINVALID.rawValue,
+                    message: "cannot write '\(path)' from a file as a \(mode): only regular and executable files are read from disk",
+                    function: function,
+                    kind: .invalidPath
+                )
+            }
         }
         let baseTree = try parents.first.map(commitTree(of:))
         for parent in parents.dropFirst() where recentCommitTrees[parent] == nil {
@@ -124,6 +132,8 @@ extension Repository {
                 switch leaf.change {
                 case .write(let data, let mode):
                     items[name] = TreeItem(name: name, mode: mode.gitMode.rawValue, id: try writeBlob(data))
+                case .file(let file, let mode):
+                    items[name] = TreeItem(name: name, mode: mode.gitMode.rawValue, id: try objectWriter().writeBlob(fromFile: file))
                 case .delete:
                     if items.removeValue(forKey: name) == nil {
                         // Said here with the path; libgit2's wording names neither.

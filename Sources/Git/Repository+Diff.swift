@@ -46,7 +46,7 @@ extension Repository {
                         j += 1
                         let sameID = git_oid_equal(git_tree_entry_id(before), git_tree_entry_id(after)) != 0
                         if sameID && git_tree_entry_filemode_raw(before) == git_tree_entry_filemode_raw(after) { continue }
-                        let path = prefix + String(cString: git_tree_entry_name(after))
+                        let path = prefix + (try TreeEntryName.decode(git_tree_entry_name(after), under: prefix, in: "Repository.diff"))
                         if git_tree_entry_type(after) == GIT_OBJECT_TREE {
                             try diffTrees(ObjectID(git_tree_entry_id(before)), ObjectID(git_tree_entry_id(after)), prefix: path + "/", into: &changes)
                         } else {
@@ -69,7 +69,7 @@ extension Repository {
 
     /// One added or deleted entry: a file as itself, a folder as every file below it.
     private func record(_ entry: OpaquePointer, at prefix: String, as status: TreeChange.Status, into changes: inout [TreeChange]) throws {
-        let path = prefix + String(cString: git_tree_entry_name(entry))
+        let path = prefix + (try TreeEntryName.decode(git_tree_entry_name(entry), under: prefix, in: "Repository.diff"))
         let id = ObjectID(git_tree_entry_id(entry))
         if git_tree_entry_type(entry) == GIT_OBJECT_TREE {
             try diffTrees(status == .deleted ? id : nil, status == .added ? id : nil, prefix: path + "/", into: &changes)

@@ -18,4 +18,13 @@ extension Repository {
         precondition(code == 0, "git_odb_hash failed on an in-memory buffer (code \(code))")
         return ObjectID(oid)
     }
+
+    /// The blob id of the file at `path` (`git hash-object <path>`), read in chunks: any size,
+    /// bounded memory. Throws `GitError` when it cannot be read.
+    public static func hashFile(atPath path: String) throws -> ObjectID {
+        LibGit2.initialize()
+        var oid = git_oid()
+        try check(git_odb_hashfile(&oid, path, GIT_OBJECT_BLOB), "git_odb_hashfile")
+        return ObjectID(oid)
+    }
 }

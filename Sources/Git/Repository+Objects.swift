@@ -109,7 +109,7 @@ extension Repository {
         try withTree(id) { tree in
             for index in 0..<git_tree_entrycount(tree) {
                 guard let entry = git_tree_entry_byindex(tree, index), let mode = FileMode(git_tree_entry_filemode(entry)) else { continue }
-                let name = String(cString: git_tree_entry_name(entry))
+                let name = try TreeEntryName.decode(git_tree_entry_name(entry), under: prefix.isEmpty ? "" : prefix + "/", in: "Repository.tree")
                 let path = prefix.isEmpty ? name : prefix + "/" + name
                 let entryID = ObjectID(git_tree_entry_id(entry))
                 if mode == .directory && recursive {

@@ -101,8 +101,39 @@ public struct JobRunner: Sendable {
     /// Stops early (completing the job) when the task is no longer waiting for code.
     private func code(_ job: Job) async throws {
         guard let attempt = try await offload({ try startCoding(job) }) else { return }
-        let outcome = try await CodingAgent(runner: runner).attempt(attempt.request)
-        try await offload { try recordCoding(outcome, task: attempt.task, attempt: attempt.request.attempt, job: job) }
+        let sandbox = attempt.request.sandbox
+        let outcome: CodingOutcome
+        do {
+            outcome = try await CodingAgent(runner: runner).attempt(attempt.request)
+        } catch {
+            try? await offload { sandboxing.end(sandbox) }
+            throw error
+        }
+        try await offload {
+            sandboxing.end(sandbox)
+            try recordCoding(outcome, task: attempt.task, attempt: attempt.request.attempt, job: job)
+        }
+    }
+
+    var sandboxing: AgentSandboxing {
+        AgentSandboxing(repositoryPath: repositoryPath, state: state, store: store, worker: worker)
+    }
+
+    /// The sandbox of a step, begun (a predecessor's ended, this one recorded with the lease); nil
+    /// when agents run unsandboxed. When this machine cannot make one, fails the task with what is
+    /// missing and completes the job: no attempt would go better.
+    private func beginSandbox(_ kind: AgentSandboxing.Kind, job: Job, task: TaskRecord, context: TaskContext) throws -> AgentSandbox?? {
+        do {
+            guard let sandbox = try sandboxing.plan(kind, job: job, spec: context.spec, config: context.config) else { return .some(nil) }
+            try sandboxing.begin(sandbox, job: job)
+            return sandbox
+        } catch let error as SandboxUnavailable {
+            try store.transaction { transaction in
+                try transaction.transition(taskID: task.id, from: [.queued, .coding, .testing], to: .failed, reason: "\(error)")
+                try transaction.complete(jobID: job.id, worker: worker)
+            }
+            return nil
+        }
     }
 
     /// One coding attempt about to run: the task as it was read, and what the agent gets.
@@ -119,6 +150,7 @@ public struct JobRunner: Sendable {
             return nil
         }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
+        guard case .some(let sandbox) = try beginSandbox(.coding, job: job, task: task, context: context) else { return nil }
         let attempt = task.attempt + 1
         let branch = ControlRefs.taskBranch(task.id)
         let head = try context.repository.reference(named: branch) ?? context.trunkCommit
@@ -134,7 +166,9 @@ public struct JobRunner: Sendable {
             attempt: attempt,
             feedback: feedback,
             agent: context.config.agents.coding,
-            scratchFolder: scratch
+            scratchFolder: scratch,
+            environment: sandboxing.passedEnvironment(context.config.agents.coding.environment),
+            sandbox: sandbox
         )
         return CodingStart(task: task, request: request)
     }
@@ -209,8 +243,18 @@ public struct JobRunner: Sendable {
     /// report (note + file), then moves the task to review (or merge) or back to coding.
     private func test(_ job: Job) async throws {
         guard let start = try await offload({ try startTesting(job) }) else { return }
-        let report = try await TestingAgent(runner: runner).test(start.request)
-        try await offload { try recordTests(report, task: start.task, context: start.context, job: job) }
+        let sandbox = start.request.sandbox
+        let report: TestReport
+        do {
+            report = try await TestingAgent(runner: runner).test(start.request)
+        } catch {
+            try? await offload { sandboxing.end(sandbox) }
+            throw error
+        }
+        try await offload {
+            sandboxing.end(sandbox)
+            try recordTests(report, task: start.task, context: start.context, job: job)
+        }
     }
 
     /// One test run about to start.
@@ -230,13 +274,16 @@ public struct JobRunner: Sendable {
             return nil
         }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
+        guard case .some(let sandbox) = try beginSandbox(.testing, job: job, task: task, context: context) else { return nil }
         let request = TestRequest(
             repositoryPath: repositoryPath,
             taskID: task.id,
             commit: commit,
             spec: context.spec,
             testCommand: context.config.apps.first { $0.name == context.spec.app }?.test,
-            scratchFolder: state.workFolder.appendingPathComponent(task.id)
+            scratchFolder: state.workFolder.appendingPathComponent(task.id),
+            environment: sandboxing.passedEnvironment(context.config.agents.testing.environment),
+            sandbox: sandbox
         )
         return TestingStart(task: task, context: context, request: request)
     }

@@ -23,13 +23,23 @@ public struct ProcessOutcome: Sendable, Hashable {
     public var stderr: CapturedOutput
     /// From the start of the process until it ended and its output was read.
     public var duration: Duration
+    /// The kernel killed a process of its sandbox for going over the memory limit.
+    public var memoryExceeded: Bool
 
-    public init(termination: Termination, timedOut: Bool, stdout: CapturedOutput, stderr: CapturedOutput, duration: Duration) {
+    public init(
+        termination: Termination,
+        timedOut: Bool,
+        stdout: CapturedOutput,
+        stderr: CapturedOutput,
+        duration: Duration,
+        memoryExceeded: Bool = false
+    ) {
         self.termination = termination
         self.timedOut = timedOut
         self.stdout = stdout
         self.stderr = stderr
         self.duration = duration
+        self.memoryExceeded = memoryExceeded
     }
 
     /// Exited with status 0 before the timeout.
@@ -57,6 +67,7 @@ public struct ProcessOutcome: Sendable, Hashable {
         case SIGABRT: "SIGABRT"
         case SIGPIPE: "SIGPIPE"
         case SIGHUP: "SIGHUP"
+        case SIGXFSZ: "SIGXFSZ, a file over the size limit"
         default: nil
         }
     }

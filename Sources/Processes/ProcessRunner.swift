@@ -26,12 +26,21 @@ public struct ProcessRunner: Sendable {
         public var environment: [String: String]
         /// Nil: no limit.
         public var timeout: Duration?
+        /// Where it runs; nil: as the controller's own user, with no limits but the timeout.
+        public var sandbox: Sandbox?
 
-        public init(arguments: [String], workingDirectory: URL, environment: [String: String] = [:], timeout: Duration? = nil) {
+        public init(
+            arguments: [String],
+            workingDirectory: URL,
+            environment: [String: String] = [:],
+            timeout: Duration? = nil,
+            sandbox: Sandbox? = nil
+        ) {
             self.arguments = arguments
             self.workingDirectory = workingDirectory
             self.environment = environment
             self.timeout = timeout
+            self.sandbox = sandbox
         }
     }
 
@@ -75,23 +84,51 @@ public struct ProcessRunner: Sendable {
         guard FileManager.default.fileExists(atPath: invocation.workingDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ProcessRunnerError.workingDirectoryMissing(invocation.workingDirectory.path)
         }
-        let environment = baseEnvironment.merging(invocation.environment) { $1 }
+        var environment = baseEnvironment.merging(invocation.environment) { $1 }
         let executable = try Self.locate(program, path: environment["PATH"] ?? "", workingDirectory: invocation.workingDirectory.path)
-        let child = try SpawnedChild.spawn(
-            executable: executable,
-            arguments: invocation.arguments,
-            environment: environment,
-            workingDirectory: invocation.workingDirectory.path
-        )
-        let watch = ChildWatch(child: child, timeout: invocation.timeout, killGrace: killGrace, drainGrace: drainGrace, outputLimit: outputLimit)
-        let outcome = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutcome, Error>) in
-                // A thread of its own: blocking in poll(2) must not hold one of the few cooperative threads.
-                Thread.detachNewThread { continuation.resume(returning: watch.run()) }
-            }
-        } onCancel: {
-            watch.cancel()
+        var arguments = invocation.arguments
+        var spawned = executable
+        var step: SandboxStep?
+        if let sandbox = invocation.sandbox {
+            let prepared = try SandboxStep.prepare(sandbox, host: .current)
+            step = prepared
+            environment["HOME"] = Sandbox.home
+            environment.merge(prepared.launch.rlimitVariables) { $1 }
+            arguments = prepared.launch.arguments(
+                executable: executable,
+                arguments: invocation.arguments,
+                workingDirectory: invocation.workingDirectory.path
+            )
+            spawned = arguments[0]
         }
+        let watch = ChildWatch(timeout: invocation.timeout, killGrace: killGrace, drainGrace: drainGrace, outputLimit: outputLimit)
+        let workingDirectory = invocation.workingDirectory.path
+        let launch: @Sendable () throws -> SpawnedChild = { [arguments, environment, spawned] in
+            try SpawnedChild.spawn(executable: spawned, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
+        }
+        var outcome: ProcessOutcome
+        do {
+            outcome = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutcome, Error>) in
+                    // A thread of its own: blocking in poll(2) must not hold one of the few cooperative
+                    // threads. The child is spawned from it too, as a sandbox dies with the thread that
+                    // started it (PR_SET_PDEATHSIG), and this one lives until the child is reaped.
+                    Thread.detachNewThread {
+                        do {
+                            continuation.resume(returning: watch.run(try launch()))
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                }
+            } onCancel: {
+                watch.cancel()
+            }
+        } catch {
+            step?.finish()
+            throw error
+        }
+        if let step { outcome.memoryExceeded = step.finish() }
         if watch.wasCancelled { throw CancellationError() }
         return outcome
     }
@@ -199,7 +236,6 @@ struct SpawnedChild: Sendable {
 /// child, enforces the timeout and cancellation. Its mutable state is touched by that thread
 /// only, except the cancellation flag, which the lock guards.
 final class ChildWatch: @unchecked Sendable {
-    private let child: SpawnedChild
     private let timeout: Duration?
     private let killGrace: Duration
     private let drainGrace: Duration
@@ -207,8 +243,7 @@ final class ChildWatch: @unchecked Sendable {
     private let lock = NSLock()
     private var cancelled = false
 
-    init(child: SpawnedChild, timeout: Duration?, killGrace: Duration, drainGrace: Duration, outputLimit: Int) {
-        self.child = child
+    init(timeout: Duration?, killGrace: Duration, drainGrace: Duration, outputLimit: Int) {
         self.timeout = timeout
         self.killGrace = killGrace
         self.drainGrace = drainGrace
@@ -221,7 +256,7 @@ final class ChildWatch: @unchecked Sendable {
 
     var wasCancelled: Bool { lock.withLock { cancelled } }
 
-    func run() -> ProcessOutcome {
+    func run(_ child: SpawnedChild) -> ProcessOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = timeout.map { start + $0 }
@@ -302,7 +337,7 @@ final class ChildWatch: @unchecked Sendable {
         )
     }
 
-    private static func termination(from status: Int32) -> ProcessOutcome.Termination {
+    static func termination(from status: Int32) -> ProcessOutcome.Termination {
         // WIFEXITED and friends are macros Swift does not import.
         let signal = status & 0x7f
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)

@@ -42,7 +42,7 @@ enum HostKey: String, YAMLKey {
 }
 
 enum AgentsKey: String, YAMLKey {
-    case coding, testing
+    case coding, testing, sandbox
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -52,12 +52,17 @@ enum CodingAgentKey: String, YAMLKey {
     case timeoutSeconds = "timeout_s"
     case protected
     case parallel
+    case network, env
+    case maxChangeMB = "max_change_mb"
+    case maxFileMB = "max_file_mb"
+    case maxProcesses = "max_processes"
 
     static let table = YAMLKeyTable<Self>()
 }
 
 enum TestingAgentKey: String, YAMLKey {
-    case parallel
+    case parallel, network, env
+    case maxProcesses = "max_processes"
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -308,11 +313,43 @@ enum ProjectConfigReader {
                 if let p = section[.parallel] {
                     if let n = d.integer(p, in: 1...64) { agents.testing.parallel = n } else { ok = false }
                 }
+                if let v = section[.network] {
+                    if let network = d.choice(v, of: ProjectConfig.AgentNetwork.self) { agents.testing.network = network } else { ok = false }
+                }
+                if let v = section[.env] {
+                    if let names = readVariableNames(v, into: &d) { agents.testing.environment = names } else { ok = false }
+                }
+                if let v = section[.maxProcesses] {
+                    if let n = d.integer(v, in: 16...65_536) { agents.testing.maxProcesses = n } else { ok = false }
+                }
             } else {
                 ok = false
             }
         }
+        if let v = fields[.sandbox] {
+            if let sandbox = d.bool(v) { agents.sandbox = sandbox } else { ok = false }
+        }
         return ok ? agents : nil
+    }
+
+    /// `env: [OPENAI_API_KEY, …]`: names of environment variables, never their values.
+    private static func readVariableNames(_ value: FieldValue, into d: inout DiagnosticCollector) -> [String]? {
+        guard let items = d.textList(value) else { return nil }
+        var ok = true
+        for item in items where !isVariableName(item.text) {
+            let hint = item.text.contains("=") ? "; give the name only, the value comes from the controller's environment" : ""
+            d.error("'\(item.text)' is not an environment variable name (letters, digits and _, not starting with a digit)\(hint)", at: item.mark)
+            ok = false
+        }
+        return ok ? items.map(\.text) : nil
+    }
+
+    static func isVariableName(_ text: String) -> Bool {
+        guard let first = text.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
+        return text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+        }
     }
 
     private static func readCodingAgent(_ value: FieldValue, into d: inout DiagnosticCollector) -> ProjectConfig.CodingAgent? {
@@ -354,6 +391,21 @@ enum ProjectConfigReader {
         }
         if let v = fields[.timeoutSeconds] {
             if let n = d.integer(v, in: 1...86_400) { coding.timeoutSeconds = n } else { ok = false }
+        }
+        if let v = fields[.network] {
+            if let network = d.choice(v, of: ProjectConfig.AgentNetwork.self) { coding.network = network } else { ok = false }
+        }
+        if let v = fields[.env] {
+            if let names = readVariableNames(v, into: &d) { coding.environment = names } else { ok = false }
+        }
+        if let v = fields[.maxChangeMB] {
+            if let n = d.integer(v, in: 1...1_048_576) { coding.maxChangeMB = n } else { ok = false }
+        }
+        if let v = fields[.maxFileMB] {
+            if let n = d.integer(v, in: 1...1_048_576) { coding.maxFileMB = n } else { ok = false }
+        }
+        if let v = fields[.maxProcesses] {
+            if let n = d.integer(v, in: 16...65_536) { coding.maxProcesses = n } else { ok = false }
         }
         if let v = fields[.protected] {
             if let items = d.textList(v) {

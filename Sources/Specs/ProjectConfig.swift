@@ -124,6 +124,14 @@ public struct ProjectConfig: Hashable, Sendable {
         }
     }
 
+    /// What an agent's sandbox may reach over the network (DESIGN §5).
+    public enum AgentNetwork: String, Hashable, Sendable, CaseIterable {
+        /// No network at all: only the sandbox's own loopback.
+        case none
+        /// The controller's network: coding CLIs call a model API.
+        case host
+    }
+
     public struct CodingAgent: Hashable, Sendable {
         public enum Kind: String, Hashable, Sendable, CaseIterable {
             /// Runs `specs/<id>/agent.sh` with `sh`.
@@ -143,33 +151,71 @@ public struct ProjectConfig: Hashable, Sendable {
         public var protected: [String]
         /// How many coding agents run at once (the coding lane's slots).
         public var parallel: Int
+        /// `host` by default: a coding CLI calls its model's API.
+        public var network: AgentNetwork
+        /// Names of the controller's environment variables passed to the agent (an API key).
+        public var environment: [String]
+        /// A change bigger than this fails the attempt; default 100 MB.
+        public var maxChangeMB: Int
+        /// A file bigger than this fails the attempt; default 50 MB.
+        public var maxFileMB: Int
+        /// Processes (threads included) the sandbox may hold at once; default 512.
+        public var maxProcesses: Int
 
         public var protectedPaths: [String] { CodingAgent.alwaysProtected + protected }
 
-        public init(kind: Kind = .script, command: [String]? = nil, timeoutSeconds: Int = 1800, protected: [String] = [], parallel: Int = 1) {
+        public init(
+            kind: Kind = .script,
+            command: [String]? = nil,
+            timeoutSeconds: Int = 1800,
+            protected: [String] = [],
+            parallel: Int = 1,
+            network: AgentNetwork = .host,
+            environment: [String] = [],
+            maxChangeMB: Int = 100,
+            maxFileMB: Int = 50,
+            maxProcesses: Int = 512
+        ) {
             self.kind = kind
             self.command = command
             self.timeoutSeconds = timeoutSeconds
             self.protected = protected
             self.parallel = parallel
+            self.network = network
+            self.environment = environment
+            self.maxChangeMB = maxChangeMB
+            self.maxFileMB = maxFileMB
+            self.maxProcesses = maxProcesses
         }
     }
 
     public struct TestingAgent: Hashable, Sendable {
         public var parallel: Int
+        /// `none` by default: tests reach nothing but their own sandbox.
+        public var network: AgentNetwork
+        /// Names of the controller's environment variables passed to the test commands.
+        public var environment: [String]
+        /// Processes (threads included) the sandbox may hold at once; default 512.
+        public var maxProcesses: Int
 
-        public init(parallel: Int = 2) {
+        public init(parallel: Int = 2, network: AgentNetwork = .none, environment: [String] = [], maxProcesses: Int = 512) {
             self.parallel = parallel
+            self.network = network
+            self.environment = environment
+            self.maxProcesses = maxProcesses
         }
     }
 
     public struct Agents: Hashable, Sendable {
         public var coding: CodingAgent
         public var testing: TestingAgent
+        /// Every agent process runs in a sandbox (DESIGN §5); `false` only where none can be made.
+        public var sandbox: Bool
 
-        public init(coding: CodingAgent = .init(), testing: TestingAgent = .init()) {
+        public init(coding: CodingAgent = .init(), testing: TestingAgent = .init(), sandbox: Bool = true) {
             self.coding = coding
             self.testing = testing
+            self.sandbox = sandbox
         }
     }
 

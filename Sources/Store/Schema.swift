@@ -13,8 +13,23 @@ enum Schema {
             try db.execute(sql: "PRAGMA application_id = \(applicationID)")
             try db.execute(sql: v1)
         }
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: v2)
+        }
         return migrator
     }
+
+    /// The sandboxes agent steps run in, recorded with the lease of their job: a controller that
+    /// takes the job over ends what they left running before it starts again.
+    private static let v2 = """
+        CREATE TABLE job_sandbox (
+            name TEXT PRIMARY KEY NOT NULL,
+            job_id INTEGER NOT NULL REFERENCES job(id),
+            worker TEXT NOT NULL,
+            started_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX job_sandbox_by_job ON job_sandbox(job_id);
+        """
 
     // Column names are snake_case so the file reads naturally in the sqlite3 CLI. Dates are whole
     // milliseconds since 1970. History tables (event, audit) refuse UPDATE and DELETE.

@@ -285,7 +285,7 @@ extension Store.Transaction {
     }
 
     /// Why `worker` cannot act on job `jobID`: it does not exist, or someone else (or nobody) holds it.
-    private func leaseError(jobID: Int64, worker: String) throws -> StoreError {
+    func leaseError(jobID: Int64, worker: String) throws -> StoreError {
         guard let job = try Store.fetchJob(db, id: jobID) else { return .jobNotFound(id: jobID) }
         return .leaseLost(jobID: jobID, worker: worker, holder: job.state == .leased ? job.leaseOwner : nil, state: job.state)
     }
