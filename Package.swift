@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "devsys",
             dependencies: [
-                "ControlRepository", "Pipeline", "Store", "Deploy", "Hosts", "SSH",
+                "ControlRepository", "Pipeline", "Store", "Deploy", "Hosts", "SSH", "Git", "Processes", "Specs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -11,12 +11,15 @@ public struct AgentSandbox: Sendable, Hashable {
     public var hidden: [String]
     public var network: Sandbox.Network
     public var limits: Sandbox.Limits
+    /// Folders the operator let agents write to (`agents.<kind>.writable`).
+    public var writable: [String]
 
-    public init(name: String, hidden: [String], network: Sandbox.Network, limits: Sandbox.Limits) {
+    public init(name: String, hidden: [String], network: Sandbox.Network, limits: Sandbox.Limits, writable: [String] = []) {
         self.name = name
         self.hidden = hidden
         self.network = network
         self.limits = limits
+        self.writable = writable
     }
 
     /// The limits of a task's agent steps: the spec's `resource_requirements` (memory, cpus),
@@ -34,7 +37,13 @@ public struct AgentSandbox: Sendable, Hashable {
 
     /// The sandbox of one process of the step, writing to `writable`.
     func sandbox(writable: [URL], suffix: String? = nil) -> Sandbox {
-        Sandbox(name: suffix.map { "\(name)-\($0)" } ?? name, writable: writable.map(\.path), hidden: hidden, network: network, limits: limits)
+        Sandbox(
+            name: suffix.map { "\(name)-\($0)" } ?? name,
+            writable: writable.map(\.path) + self.writable,
+            hidden: hidden,
+            network: network,
+            limits: limits
+        )
     }
 
     /// Why a process of the step went wrong because of its sandbox, in words for the attempt's reason.

@@ -31,7 +31,8 @@ public struct RepositoryTemplate {
 
 extension ControlRepository {
     /// Creates a control repository at `directory` from the template: one commit on `main`, and
-    /// devsys's hooks installed to call `devsysBinary`. With a work tree, the files are checked out.
+    /// devsys's hooks installed to call `devsysBinary`, and `receive.fsckObjects` on. With a work
+    /// tree, the files are checked out.
     /// - Throws: `ControlRepositoryError.destinationNotEmpty` when `directory` holds anything;
     ///   `GitError` from libgit2.
     public static func initialize(
@@ -45,6 +46,8 @@ extension ControlRepository {
         guard existing.isEmpty else { throw ControlRepositoryError.destinationNotEmpty(directory.path) }
         let files = try template.files()
         let repository = try Repository.create(at: directory.path, bare: bare, initialBranch: defaultTrunk)
+        // A push of objects git fsck rejects (bad trees, odd modes, names) is refused at receive.
+        try repository.setConfigValue("receive.fsckObjects", to: true)
         _ = try repository.commit(
             changes: files,
             onto: ControlRefs.branch(defaultTrunk),

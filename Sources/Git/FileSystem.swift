@@ -44,6 +44,29 @@ enum FileSystem {
         }
     }
 
+    /// Writes a new file from chunks: `next` fills the buffer and returns how many bytes it put
+    /// there, 0 at the end.
+    static func writeFile(_ path: String, executable: Bool, chunks next: (UnsafeMutableBufferPointer<UInt8>) throws -> Int) throws {
+        try removeIfPresent(path)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0o777 : 0o666)
+        guard descriptor >= 0 else { throw failure("open", path) }
+        defer { close(descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try buffer.withUnsafeMutableBufferPointer { try next($0) }
+            if count == 0 { return }
+            var offset = 0
+            while offset < count {
+                let written = buffer.withUnsafeBytes { write(descriptor, $0.baseAddress.map { $0 + offset }, count - offset) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("write", path)
+                }
+                offset += written
+            }
+        }
+    }
+
     /// Makes a symlink to `target` (the blob's bytes).
     static func makeSymlink(_ path: String, target: Data) throws {
         try removeIfPresent(path)

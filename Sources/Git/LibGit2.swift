@@ -19,3 +19,13 @@ enum LibGit2 {
         _ = initialized
     }
 }
+
+/// The libgit2 this binary runs with, for `devsys doctor`.
+public enum LibGit2Version {
+    /// "1.5.1".
+    public static var current: String {
+        var (major, minor, revision): (Int32, Int32, Int32) = (0, 0, 0)
+        git_libgit2_version(&major, &minor, &revision)
+        return "\(major).\(minor).\(revision)"
+    }
+}

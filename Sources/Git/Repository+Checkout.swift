@@ -31,15 +31,43 @@ extension Repository {
                 case .submodule?:
                     try FileSystem.makeDirectory(path)
                 case .regular?:
-                    try FileSystem.writeFile(path, contents: blob(entryID), executable: false)
+                    try writeBlob(entryID, to: path, executable: false)
                 case .executable?:
-                    try FileSystem.writeFile(path, contents: blob(entryID), executable: true)
+                    try writeBlob(entryID, to: path, executable: true)
                 case .symlink?:
                     try FileSystem.makeSymlink(path, target: blob(entryID))
                 case nil:
                     continue
                 }
             }
+        }
+    }
+
+    /// Blobs above this size are streamed from the object database to the file when the backend
+    /// can (loose objects), so a checkout's memory stays bounded whatever a commit holds.
+    static let streamedBlobSize = 8 << 20
+
+    private func writeBlob(_ id: ObjectID, to path: String, executable: Bool) throws {
+        var oid = id.oid
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        guard git_odb_read_header(&size, &type, odb, &oid) == 0, size > Self.streamedBlobSize else {
+            git_error_clear()
+            return try FileSystem.writeFile(path, contents: blob(id), executable: executable)
+        }
+        var stream: UnsafeMutablePointer<git_odb_stream>?
+        var streamedSize = 0
+        var streamedType = GIT_OBJECT_INVALID
+        guard git_odb_open_rstream(&stream, &streamedSize, &streamedType, odb, &oid) == 0, let stream else {
+            // Packed objects have no streaming reader in libgit2: read whole.
+            git_error_clear()
+            return try FileSystem.writeFile(path, contents: blob(id), executable: executable)
+        }
+        defer { git_odb_stream_free(stream) }
+        try FileSystem.writeFile(path, executable: executable) { buffer in
+            let count = buffer.withMemoryRebound(to: CChar.self) { git_odb_stream_read(stream, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw GitError.last(count, "git_odb_stream_read") }
+            return Int(count)
         }
     }
 }

@@ -33,6 +33,14 @@ extension Repository {
         return buffer.ptr.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: buffer.size), as: UTF8.self) }
     }
 
+    /// Sets `key` to a boolean in the repository's own config (`.git/config`, or `config` of a
+    /// bare repository), as `git config key true` does. Throws `GitError`.
+    public func setConfigValue(_ key: String, to value: Bool) throws {
+        let config = try make("git_repository_config") { git_repository_config($0, pointer) }
+        defer { git_config_free(config) }
+        try check(git_config_set_bool(config, key, value ? 1 : 0), "git_config_set_bool")
+    }
+
     /// Who git would record as the author of a commit made here: `GIT_AUTHOR_NAME` and
     /// `GIT_AUTHOR_EMAIL` from `environment` when set, else `user.name` and `user.email` from the
     /// configuration chain (`EMAIL` as git's last resort for the address). Nil when no name is

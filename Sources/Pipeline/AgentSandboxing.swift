@@ -26,19 +26,32 @@ struct AgentSandboxing {
         try host.requireAvailable()
         let network: ProjectConfig.AgentNetwork
         let limits: Sandbox.Limits
+        let writable: [String]
         switch kind {
         case .coding:
             network = config.agents.coding.network
             limits = AgentSandbox.limits(for: spec, processes: config.agents.coding.maxProcesses, maxFileMB: config.agents.coding.maxFileMB)
+            writable = config.agents.coding.writable
         case .testing:
             network = config.agents.testing.network
             limits = AgentSandbox.limits(for: spec, processes: config.agents.testing.maxProcesses, maxFileMB: nil)
+            writable = config.agents.testing.writable
+        }
+        let hidden = hiddenPaths(config: config)
+        for folder in writable {
+            let standardized = URL(fileURLWithPath: folder).standardizedFileURL.path
+            if let cover = hidden.first(where: { standardized == $0 || standardized.hasPrefix($0 + "/") || $0.hasPrefix(standardized + "/") }) {
+                throw SandboxUnavailable(
+                    misconfigured: "agents.\(kind.rawValue).writable names \(folder), which holds or is inside \(cover), a folder agents may never see; choose a folder of its own"
+                )
+            }
         }
         return AgentSandbox(
             name: Sandbox.stepName("\(kind.rawValue)-job\(job.id)"),
-            hidden: hiddenPaths(config: config),
+            hidden: hidden,
             network: network == .none ? .none : .host,
-            limits: limits
+            limits: limits,
+            writable: writable
         )
     }
 

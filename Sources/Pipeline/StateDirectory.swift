@@ -31,7 +31,19 @@ public struct StateDirectory: Sendable {
     /// Whether the store file exists: a controller has run with this state folder.
     public var hasStore: Bool { FileManager.default.fileExists(atPath: storeFile.path) }
 
+    /// Makes the folder, readable by the controller's user only (0700; an existing one is
+    /// tightened), and the store file in it 0600 when it exists: it holds the audit log and, with
+    /// the API, token hashes.
     public func create() throws {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try Self.restrict(url.path, to: 0o700)
+        for suffix in ["", "-wal", "-shm"] {
+            let file = storeFile.path + suffix
+            if FileManager.default.fileExists(atPath: file) { try Self.restrict(file, to: 0o600) }
+        }
+    }
+
+    static func restrict(_ path: String, to mode: Int) throws {
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
     }
 }

@@ -65,17 +65,21 @@ public struct Sandbox: Sendable, Hashable {
     public static let home = "/tmp"
 }
 
-/// Why an agent cannot be run in a sandbox on this machine.
+/// Why an agent cannot be run in a sandbox: this machine cannot make one, or devsys.yaml asks for
+/// one that would not contain it.
 public struct SandboxUnavailable: Error, Sendable, Hashable, CustomStringConvertible {
-    public var reason: String
+    public var description: String
 
+    /// This machine cannot make a sandbox, because of `reason`.
     public init(_ reason: String) {
-        self.reason = reason
-    }
-
-    public var description: String {
-        "agents run in a sandbox, and none can be made here: \(reason). Install Debian's bubblewrap (apt-get install bubblewrap) "
+        description =
+            "agents run in a sandbox, and none can be made here: \(reason). Install Debian's bubblewrap (apt-get install bubblewrap) "
             + "and allow user namespaces, or set 'agents: { sandbox: false }' in devsys.yaml to run agents as the controller's own user "
             + "(they can then read and change everything the controller can)"
+    }
+
+    /// devsys.yaml asks for a sandbox that would not contain the agent.
+    public init(misconfigured message: String) {
+        description = message
     }
 }

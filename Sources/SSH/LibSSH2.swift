@@ -8,3 +8,9 @@ enum LibSSH2 {
         _ = initialized
     }
 }
+
+/// The libssh2 this binary runs with, for `devsys doctor`.
+public enum LibSSH2Version {
+    /// "1.10.0".
+    public static var current: String { libssh2_version(0).map { String(cString: $0) } ?? "unknown" }
+}

@@ -56,12 +56,13 @@ enum CodingAgentKey: String, YAMLKey {
     case maxChangeMB = "max_change_mb"
     case maxFileMB = "max_file_mb"
     case maxProcesses = "max_processes"
+    case writable
 
     static let table = YAMLKeyTable<Self>()
 }
 
 enum TestingAgentKey: String, YAMLKey {
-    case parallel, network, env
+    case parallel, network, env, writable
     case maxProcesses = "max_processes"
 
     static let table = YAMLKeyTable<Self>()
@@ -322,6 +323,9 @@ enum ProjectConfigReader {
                 if let v = section[.maxProcesses] {
                     if let n = d.integer(v, in: 16...65_536) { agents.testing.maxProcesses = n } else { ok = false }
                 }
+                if let v = section[.writable] {
+                    if let folders = readAbsoluteFolders(v, into: &d) { agents.testing.writable = folders } else { ok = false }
+                }
             } else {
                 ok = false
             }
@@ -340,6 +344,20 @@ enum ProjectConfigReader {
             let hint = item.text.contains("=") ? "; give the name only, the value comes from the controller's environment" : ""
             d.error("'\(item.text)' is not an environment variable name (letters, digits and _, not starting with a digit)\(hint)", at: item.mark)
             ok = false
+        }
+        return ok ? items.map(\.text) : nil
+    }
+
+    /// `writable: [/var/cache/agents]`: absolute folders, no `.` or `..` components.
+    private static func readAbsoluteFolders(_ value: FieldValue, into d: inout DiagnosticCollector) -> [String]? {
+        guard let items = d.textList(value) else { return nil }
+        var ok = true
+        for item in items {
+            let parts = item.text.split(separator: "/")
+            if !item.text.hasPrefix("/") || item.text == "/" || parts.contains(".") || parts.contains("..") {
+                d.error("'\(item.text)' must be an absolute folder other than / (like /var/cache/devsys-agents), without '.' or '..'", at: item.mark)
+                ok = false
+            }
         }
         return ok ? items.map(\.text) : nil
     }
@@ -406,6 +424,9 @@ enum ProjectConfigReader {
         }
         if let v = fields[.maxProcesses] {
             if let n = d.integer(v, in: 16...65_536) { coding.maxProcesses = n } else { ok = false }
+        }
+        if let v = fields[.writable] {
+            if let folders = readAbsoluteFolders(v, into: &d) { coding.writable = folders } else { ok = false }
         }
         if let v = fields[.protected] {
             if let items = d.textList(v) {

@@ -161,6 +161,9 @@ public struct ProjectConfig: Hashable, Sendable {
         public var maxFileMB: Int
         /// Processes (threads included) the sandbox may hold at once; default 512.
         public var maxProcesses: Int
+        /// Absolute folders of this machine the sandbox may write to besides its checkout (a
+        /// cache); never inside the control repository, the state folder or the controller's home.
+        public var writable: [String] = []
 
         public var protectedPaths: [String] { CodingAgent.alwaysProtected + protected }
 
@@ -197,6 +200,8 @@ public struct ProjectConfig: Hashable, Sendable {
         public var environment: [String]
         /// Processes (threads included) the sandbox may hold at once; default 512.
         public var maxProcesses: Int
+        /// Absolute folders the test commands may write to besides their checkout.
+        public var writable: [String] = []
 
         public init(parallel: Int = 2, network: AgentNetwork = .none, environment: [String] = [], maxProcesses: Int = 512) {
             self.parallel = parallel

@@ -33,6 +33,13 @@ public final class Store: Sendable {
         } catch {
             throw StoreError.cannotOpen(path: file, reason: "cannot create its folder: \(error.localizedDescription)")
         }
+        // The controller's user only (the audit log, token hashes): made 0600 before SQLite opens
+        // it, which gives its -wal and -shm files the same mode; an older, wider file is tightened.
+        if FileManager.default.fileExists(atPath: file) {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        } else if !FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]) {
+            throw StoreError.cannotOpen(path: file, reason: "cannot create the file in \(path.deletingLastPathComponent().path)")
+        }
 
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
@@ -177,5 +184,12 @@ public final class Store: Sendable {
         } catch let error as DatabaseError {
             throw StoreError.database(path: path.path, operation: operation(), message: error.description)
         }
+    }
+}
+
+extension Store {
+    /// The SQLite library the store runs on ("3.40.1"), for `devsys doctor`.
+    public static func sqliteVersion() -> String {
+        (try? DatabaseQueue().read { try String.fetchOne($0, sql: "SELECT sqlite_version()") }) ?? "unknown"
     }
 }

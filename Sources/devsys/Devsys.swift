@@ -37,7 +37,7 @@ struct Devsys: AsyncParsableCommand {
         subcommands: [
             Init.self, Validate.self, Hooks.self, Serve.self, Run.self, Notify.self, Status.self, Events.self, Tasks.self, TaskCommand.self,
             Report.self, PullRequests.self,
-            DeployCommand.self, RollbackCommand.self, Revisions.self, Hosts.self, Audit.self, Demo.self, Reindex.self,
+            DeployCommand.self, RollbackCommand.self, Revisions.self, Hosts.self, Audit.self, Doctor.self, Demo.self, Reindex.self,
         ]
     )
 

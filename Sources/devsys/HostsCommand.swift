@@ -105,43 +105,43 @@ extension Devsys {
             @Flag(help: "Print the results as JSON.")
             var json = false
 
-            struct Result: Encodable {
-                var host: String
-                var ok: Bool
-                var message: String
-            }
-
             func run() throws {
                 let (config, control) = try loadConfig(repository)
-                let connections = HostConnections(repository: control.repository)
-                defer { connections.closeAll() }
                 let unknown = hosts.filter { config.host(named: $0) == nil }
                 guard unknown.isEmpty else { throw CommandFailure("no host \(unknown.joined(separator: ", ")) in devsys.yaml") }
                 let chosen = hosts.isEmpty ? config.hosts : config.hosts.filter { hosts.contains($0.name) }
-                var results: [Result] = []
-                for host in chosen {
-                    let root = connections.root(of: host)
-                    do {
-                        let transport = try connections.transport(for: host)
-                        let check = try transport.run(
-                            "mkdir -p \(ShellWord.quote(root)) && test -w \(ShellWord.quote(root)) && echo ok",
-                            timeout: .seconds(30)
-                        )
-                        if check.succeeded {
-                            results.append(Result(host: host.name, ok: true, message: "\(root) is writable"))
-                        } else {
-                            results.append(Result(host: host.name, ok: false, message: "\(root) is not writable: \(check.stderrText)"))
-                        }
-                    } catch {
-                        results.append(Result(host: host.name, ok: false, message: "\(error)"))
-                    }
-                }
+                let results = HostCheck.run(chosen, control: control)
                 if json {
                     try printJSON(results)
                 } else {
                     for result in results { print("\(result.ok ? "ok  " : "FAIL") \(result.host): \(result.message)") }
                 }
                 if results.contains(where: { !$0.ok }) { throw ExitCode.failure }
+            }
+        }
+    }
+}
+
+/// Whether devsys can reach and write each host: for ssh hosts the connection, the host key, the
+/// key login and the root; for local hosts the root folder. `hosts check` and `doctor` say it.
+struct HostCheck: Encodable {
+    var host: String
+    var ok: Bool
+    var message: String
+
+    static func run(_ hosts: [ProjectConfig.Host], control: ControlRepository) -> [HostCheck] {
+        let connections = HostConnections(repository: control.repository)
+        defer { connections.closeAll() }
+        return hosts.map { host in
+            let root = connections.root(of: host)
+            do {
+                let transport = try connections.transport(for: host)
+                let check = try transport.run("mkdir -p \(ShellWord.quote(root)) && test -w \(ShellWord.quote(root)) && echo ok", timeout: .seconds(30))
+                return check.succeeded
+                    ? HostCheck(host: host.name, ok: true, message: "\(root) is writable")
+                    : HostCheck(host: host.name, ok: false, message: "\(root) is not writable: \(check.stderrText)")
+            } catch {
+                return HostCheck(host: host.name, ok: false, message: "\(error)")
             }
         }
     }

@@ -17,6 +17,16 @@ import Testing
             #expect(try devsys("init", "--bare", scratch.path("blog.git")).status == 0)
             try git("clone", "-q", scratch.path("blog.git"), scratch.path("blog"), in: scratch.url)
             try FileManager.default.createDirectory(at: traces, withIntermediateDirectories: true)
+            // Agents run sandboxed: the traces folder is the one place outside their checkout
+            // they may write to, as an operator would allow a cache.
+            let config = try String(contentsOf: clone.appendingPathComponent("devsys.yaml"), encoding: .utf8)
+            try scratch.write(
+                "blog/devsys.yaml",
+                config.replacingOccurrences(of: "coding: { kind: script, timeout_s: 600 }", with: "coding: { kind: script, timeout_s: 600, writable: [\(traces.path)] }")
+                    .replacingOccurrences(of: "testing: { parallel: 2 }", with: "testing: { parallel: 2, writable: [\(traces.path)] }")
+            )
+            try git("commit", "-q", "-am", "Agents may leave traces", in: clone)
+            try git("push", "-q", "origin", "main", in: clone)
         }
 
         /// Commits a spec with `agent` as its agent.sh and pushes it.

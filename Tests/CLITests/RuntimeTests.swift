@@ -32,8 +32,8 @@ import Glibc
                 hosts:
                   dev1: { transport: local, root: \(hostRoot), url: "\(server.url)" }
                 agents:
-                  coding: { kind: script, parallel: \(codingParallel) }
-                  testing: { parallel: 2 }
+                  coding: { kind: script, parallel: \(codingParallel), writable: [\(team.traces.path)] }
+                  testing: { parallel: 2, writable: [\(team.traces.path)] }
 
                 """
             )

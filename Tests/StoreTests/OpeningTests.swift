@@ -13,9 +13,14 @@ struct OpeningTests {
 
         #expect(FileManager.default.fileExists(atPath: folder.databaseURL.path))
         #expect(try sqlite3(folder.databaseURL, "PRAGMA journal_mode;").output == "wal")
-        #expect(try sqlite3(folder.databaseURL, "SELECT identifier FROM grdb_migrations;").output == "v1")
+        #expect(try sqlite3(folder.databaseURL, "SELECT identifier FROM grdb_migrations;").output == "v1\nv2")
         let tables = try sqlite3(folder.databaseURL, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name;").output
-        for table in ["audit", "event", "job", "metadata", "task"] {
+        // The store is the controller's user's only, and so are its WAL files.
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: folder.databaseURL.path + suffix) {
+            let mode = try FileManager.default.attributesOfItem(atPath: folder.databaseURL.path + suffix)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "devsys.sqlite\(suffix) is 0600")
+        }
+        for table in ["audit", "event", "job", "job_sandbox", "metadata", "task"] {
             #expect(tables.split(separator: "\n").contains(Substring(table)))
         }
         #expect(try store.tasks().isEmpty)
@@ -40,7 +45,7 @@ struct OpeningTests {
         #expect(job.notBefore == t0)
         #expect(try reopened.value(forKey: "trunk") == "abc123")
         #expect(try reopened.events(taskID: "42").map(\.kind) == ["task.created"])
-        #expect(try sqlite3(folder.databaseURL, "SELECT count(*) FROM grdb_migrations;").output == "1")
+        #expect(try sqlite3(folder.databaseURL, "SELECT count(*) FROM grdb_migrations;").output == "2")
     }
 
     @Test("a file of garbage is refused with an error naming the file and saying how to recover")
