@@ -42,7 +42,8 @@ struct AgentSandboxing {
             let standardized = URL(fileURLWithPath: folder).standardizedFileURL.path
             if let cover = hidden.first(where: { standardized == $0 || standardized.hasPrefix($0 + "/") || $0.hasPrefix(standardized + "/") }) {
                 throw SandboxUnavailable(
-                    misconfigured: "agents.\(kind.rawValue).writable names \(folder), which holds or is inside \(cover), a folder agents may never see; choose a folder of its own"
+                    misconfigured:
+                        "agents.\(kind.rawValue).writable names \(folder), which holds or is inside \(cover), a folder agents may never see; choose a folder of its own"
                 )
             }
         }

@@ -136,7 +136,10 @@ struct HostCheck: Encodable {
             let root = connections.root(of: host)
             do {
                 let transport = try connections.transport(for: host)
-                let check = try transport.run("mkdir -p \(ShellWord.quote(root)) && test -w \(ShellWord.quote(root)) && echo ok", timeout: .seconds(30))
+                let check = try transport.run(
+                    "mkdir -p \(ShellWord.quote(root)) && test -w \(ShellWord.quote(root)) && echo ok",
+                    timeout: .seconds(30)
+                )
                 return check.succeeded
                     ? HostCheck(host: host.name, ok: true, message: "\(root) is writable")
                     : HostCheck(host: host.name, ok: false, message: "\(root) is not writable: \(check.stderrText)")

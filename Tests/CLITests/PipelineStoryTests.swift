@@ -22,8 +22,11 @@ import Testing
             let config = try String(contentsOf: clone.appendingPathComponent("devsys.yaml"), encoding: .utf8)
             try scratch.write(
                 "blog/devsys.yaml",
-                config.replacingOccurrences(of: "coding: { kind: script, timeout_s: 600 }", with: "coding: { kind: script, timeout_s: 600, writable: [\(traces.path)] }")
-                    .replacingOccurrences(of: "testing: { parallel: 2 }", with: "testing: { parallel: 2, writable: [\(traces.path)] }")
+                config.replacingOccurrences(
+                    of: "coding: { kind: script, timeout_s: 600 }",
+                    with: "coding: { kind: script, timeout_s: 600, writable: [\(traces.path)] }"
+                )
+                .replacingOccurrences(of: "testing: { parallel: 2 }", with: "testing: { parallel: 2, writable: [\(traces.path)] }")
             )
             try git("commit", "-q", "-am", "Agents may leave traces", in: clone)
             try git("push", "-q", "origin", "main", in: clone)
