@@ -65,7 +65,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "devsys-bench",
-            dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "Hosts", "TestSupport"]
+            dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "Hosts", "Processes", "TestSupport"]
         ),
         // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
         .target(name: "TestSupport", dependencies: ["SSH"], path: "Tests/TestSupport"),

@@ -33,7 +33,7 @@ public struct CodingAgent: Sendable {
     /// stopped after committing but before recording it), returns that commit without running
     /// anything again: one agent commit per attempt. Otherwise the branch must be at
     /// `request.head` (or not exist yet). On any `.failed` outcome the branch has not moved;
-    /// the checkout is kept in `<scratch>/checkout-<attempt>` for a look, and removed on success.
+    /// the checkout is kept in `<scratch>/checkout-<attempt>-<token>` for a look (until the attempt is tried again), and removed on success.
     ///
     /// Throws `AgentError.branchMoved` when someone moved the branch meanwhile, `AgentError.scratchFolder`
     /// when the scratch folder cannot be prepared, `GitError` when the repository cannot be read or

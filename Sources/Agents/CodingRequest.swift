@@ -22,7 +22,7 @@ public struct CodingRequest: Sendable, Hashable {
     /// What went wrong last time (the failing test report, a reviewer's reason); nil on attempt 1.
     public var feedback: String?
     public var agent: ProjectConfig.CodingAgent
-    /// A folder of the task under the state folder; each attempt works in `checkout-<attempt>` there.
+    /// A folder of the task under the state folder; each try of an attempt works in a `checkout-<attempt>-<token>` of its own there.
     public var scratchFolder: URL
     /// How long the coding command may run; see `CodingAgent.timeout(for:agent:)`.
     public var timeout: Duration

@@ -11,6 +11,7 @@ let allBenchmarks: [any Benchmark] = [
     ReconcileBenchmark(),
     LatencyBenchmark(),
     LanesBenchmark(),
+    SandboxBenchmark(),
     DeployBenchmark(),
 ]
 

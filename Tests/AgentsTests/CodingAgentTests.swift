@@ -50,7 +50,10 @@ struct CodingAgentTests {
         )
 
         let env = try fixture.readOutside("env-1.txt")
-        let checkout = fixture.scratch.appendingPathComponent("checkout-1").path
+        // Each try of an attempt has a checkout of its own: checkout-<attempt>-<token>.
+        let pwd = env.split(separator: "\n").first { $0.hasPrefix("pwd=") }.map { String($0.dropFirst(4)) } ?? ""
+        #expect(pwd.hasPrefix(fixture.scratch.appendingPathComponent("checkout-1-").path), "\(pwd)")
+        let checkout = pwd
         #expect(env.contains("task=001-about-page\n"))
         #expect(env.contains("spec_dir=\(checkout)/specs/001-about-page\n"))
         #expect(env.contains("attempt=1\n"))

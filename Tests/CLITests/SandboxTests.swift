@@ -116,6 +116,12 @@ import Glibc
             try gitResult("show", "task/\(id):\(path)", in: bare).stdout
         }
 
+        /// How many commits the task branch has over main; 0 when it does not exist.
+        func branchCount(_ id: String) throws -> Int {
+            let log = try gitResult("rev-list", "--count", "main..task/\(id)", in: bare)
+            return log.status == 0 ? Int(log.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 : 0
+        }
+
         /// The test report note of the task branch's head.
         func report(of id: String) throws -> String {
             try gitResult("notes", "--ref=devsys/tests", "show", "task/\(id)", in: bare).stdout
@@ -227,6 +233,7 @@ import Glibc
             "314-wide",
             agent: "for i in 1 2 3; do head -c 3145728 /dev/urandom > app/part$i.bin; done\n" + Self.page("314-wide")
         )
+        try lab.addSpec("315-odd-name", agent: ": > \"app/caf$(printf '\\351').txt\"\n" + Self.page("315-odd-name"))
         try lab.push("Greedy agents")
         let before = try lab.guarded()
 
@@ -243,6 +250,8 @@ import Glibc
         #expect(huge.contains("failed") && huge.contains("app/huge.bin") && huge.contains("max_file_mb"), "\(huge)")
         let wide = try lab.show("314-wide")
         #expect(wide.contains("failed") && wide.contains("max_change_mb"), "\(wide)")
+        let odd = try lab.show("315-odd-name")
+        #expect(odd.contains("failed") && odd.contains("app/caf\\xE9.txt") && odd.contains("not UTF-8"), "\(odd)")
 
         #expect(peak > 0 && peak < 200 * 1024, "the controller's memory stayed bounded: \(peak) KiB")
         #expect(try lab.guarded() == before)
@@ -273,5 +282,74 @@ import Glibc
         #expect(try git("cat-file", "-s", "task/321-big:app/big.bin", in: lab.bare).trimmingCharacters(in: .whitespacesAndNewlines) == "2147483648")
         #expect(try lab.file("app/net.txt", of: "321-big").contains("tcp refused"), "agents.coding.network: none")
         #expect(peak > 0 && peak < 200 * 1024, "the controller's memory stayed bounded: \(peak) KiB")
+    }
+
+    /// Without bubblewrap the task is refused at once, saying what is missing and what
+    /// `agents.sandbox: false` means; `devsys doctor` says the same and exits 1.
+    @Test func withoutBubblewrapAgentsAreRefusedAndDoctorSaysWhy() throws {
+        let lab = try Lab(agents: "  coding: { kind: script }")
+        try lab.addSpec("331-nowhere", agent: Self.page("331-nowhere"))
+        try lab.push("A spec")
+        // A PATH without bwrap (devsys itself needs nothing from PATH to refuse).
+        var environment = commandEnvironment
+        environment["PATH"] = "/nonexistent"
+        let refused = try TestSupport.ChildProcess(
+            devsysBinary,
+            ["run", "--until-idle", "--timeout", "60", "--repo", lab.bare.path],
+            environment: environment,
+            output: .captured,
+            closeInheritedDescriptors: true
+        ).wait()
+        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+        let show = try lab.show("331-nowhere")
+        #expect(show.contains("failed") && show.contains("bubblewrap") && show.contains("agents: { sandbox: false }"), "\(show)")
+        #expect(try lab.branchCount("331-nowhere") == 0, "no attempt ran")
+
+        let doctor = try TestSupport.ChildProcess(
+            devsysBinary,
+            ["doctor", "--no-hosts", "--repo", lab.bare.path],
+            environment: environment,
+            output: .captured,
+            closeInheritedDescriptors: true
+        ).wait()
+        #expect(doctor.status == 1)
+        #expect(doctor.stdout.contains("FAIL sandbox") && doctor.stdout.contains("bubblewrap (bwrap) is not installed"), "\(doctor.stdout)")
+        #expect(doctor.stdout.contains("agents are refused"), "\(doctor.stdout)")
+
+        let healthy = try devsys("doctor", "--json", "--repo", lab.bare.path)
+        #expect(healthy.status == 0, "\(healthy.stdout)")
+        #expect(healthy.stdout.contains("\"libgit2\"") && healthy.stdout.contains("\"host dev1\""), "\(healthy.stdout)")
+    }
+
+    /// The state folder is the controller's only; the repository refuses objects git fsck rejects.
+    @Test func theStateFolderIsPrivateAndPushesAreChecked() throws {
+        let lab = try Lab(agents: "  coding: { kind: script }")
+        #expect(try git("config", "--get", "receive.fsckObjects", in: lab.bare).trimmingCharacters(in: .whitespacesAndNewlines) == "true")
+        try lab.addSpec("341-private", agent: Self.page("341-private"))
+        try lab.push("A spec")
+        _ = try lab.run()
+        let folder = try FileManager.default.attributesOfItem(atPath: lab.state)[.posixPermissions] as? Int
+        let store = try FileManager.default.attributesOfItem(atPath: lab.state + "/devsys.sqlite")[.posixPermissions] as? Int
+        #expect(folder == 0o700 && store == 0o600, "state \(String(folder ?? 0, radix: 8)), store \(String(store ?? 0, radix: 8))")
+
+        // A tree with a '..' entry, made by hand: git fsck rejects it, so the push is refused.
+        let blob = try run("/usr/bin/git", ["hash-object", "-w", "--stdin"], in: lab.clone, input: "x").stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines
+        )
+        var tree = Data("100644 ..\0".utf8)
+        var hex = Substring(blob)
+        while !hex.isEmpty {
+            tree.append(UInt8(hex.prefix(2), radix: 16) ?? 0)
+            hex = hex.dropFirst(2)
+        }
+        try tree.write(to: lab.scratch.url.appendingPathComponent("bad.tree"))
+        let treeID = try run("/usr/bin/git", ["hash-object", "-w", "-t", "tree", "--literally", lab.scratch.path("bad.tree")], in: lab.clone)
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let commit = try run("/usr/bin/git", ["commit-tree", treeID, "-p", "HEAD", "-m", "bad"], in: lab.clone).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines
+        )
+        let push = try gitResult("push", "origin", "\(commit):refs/heads/sneaky", in: lab.clone)
+        #expect(push.status != 0, "the push of a bad tree is refused: \(push.stderr)")
+        #expect(try gitResult("rev-parse", "--verify", "-q", "refs/heads/sneaky", in: lab.bare).status != 0)
     }
 }

@@ -4,6 +4,36 @@ import Testing
 
 @Suite("Checkout into a folder")
 struct CheckoutTests {
+    @Test("a name that is not UTF-8 is refused by name, never written as another name; a large blob is streamed")
+    func namesAreKeptOrRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = try scratch.gitInit("work")
+        let odd = Data("caf".utf8) + Data([0xE9]) + Data(".txt".utf8)
+        let folder = URL(fileURLWithPath: path).appendingPathComponent("app")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Made through a C path of raw bytes: Swift strings cannot hold the byte 0xE9 alone.
+        let raw = Array(folder.path.utf8) + [UInt8(ascii: "/")] + Array(odd) + [0]
+        let descriptor = raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o644) } }
+        #expect(descriptor >= 0)
+        close(descriptor)
+        let big = Data(repeating: 0x61, count: 9 << 20)
+        try big.write(to: folder.appendingPathComponent("big.bin"))
+        let commit = try scratch.gitCommitAll("odd name", in: path, second: 1)
+        let repository = try Repository.open(at: path)
+
+        let error = gitError { try repository.checkout(commit, into: scratch.url("out")) }
+        #expect(error?.kind == .invalidPath)
+        #expect(error?.message.contains("app/caf\\xE9.txt") == true, "\(error?.message ?? "")")
+        #expect(gitError { _ = try repository.tree(of: commit) }?.message.contains("caf\\xE9.txt") == true)
+
+        // Without the odd name, the 9 MB blob (loose: streamed) comes out whole.
+        #expect(raw.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { unlink($0.baseAddress!) } } == 0)
+        let plain = try scratch.gitCommitAll("big only", in: path, second: 2)
+        try repository.checkout(plain, into: scratch.url("big"))
+        #expect(try Data(contentsOf: scratch.url("big").appendingPathComponent("app/big.bin")) == big)
+    }
+
     @Test("a bare repository's commit is written out with contents, exec bits and symlinks")
     func checkoutFromBare() throws {
         let scratch = try Scratch()
