@@ -11,14 +11,14 @@ extension Repository {
     public func checkout(_ commit: ObjectID, into directory: URL) throws {
         let root = try treeID(of: commit)
         try FileSystem.makeDirectory(directory.path)
-        try checkoutTree(root, into: directory.path)
+        try checkoutTree(root, into: directory.path, prefix: "")
     }
 
-    private func checkoutTree(_ id: ObjectID, into folder: String) throws {
+    private func checkoutTree(_ id: ObjectID, into folder: String, prefix: String) throws {
         try withTree(id) { tree in
             for index in 0..<git_tree_entrycount(tree) {
                 guard let entry = git_tree_entry_byindex(tree, index) else { continue }
-                let name = try TreeEntryName.decode(git_tree_entry_name(entry), under: "", in: "Repository.checkout")
+                let name = try TreeEntryName.decode(git_tree_entry_name(entry), under: prefix, in: "Repository.checkout")
                 // Trees from a push are not trusted: one component, never '.', '..' or '.git'.
                 if name.contains("/") { throw GitError.invalidPath(name, "a tree entry name contains '/'", in: "Repository.checkout") }
                 _ = try RepositoryPath.validate(name, in: "Repository.checkout")
@@ -27,7 +27,7 @@ extension Repository {
                 switch FileMode(git_tree_entry_filemode(entry)) {
                 case .directory?:
                     try FileSystem.makeDirectory(path)
-                    try checkoutTree(entryID, into: path)
+                    try checkoutTree(entryID, into: path, prefix: prefix + name + "/")
                 case .submodule?:
                     try FileSystem.makeDirectory(path)
                 case .regular?:

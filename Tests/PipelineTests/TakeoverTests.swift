@@ -44,7 +44,7 @@ import Testing
         let clock = ContinuousClock()
         let giveUp = clock.now + .seconds(30)
         while Self.running("sleep 42001") == 0 && clock.now < giveUp { try await Task.sleep(for: .milliseconds(20)) }
-        try #require(Self.running("sleep 42001") == 1, "the predecessor's agent runs")
+        try #require(Self.running("sleep 42001") > 0, "the predecessor's agent runs")
 
         // The lease expired; this controller takes the job over and runs it.
         let job = try #require(try store.lease(worker: controller.worker, steps: [.coding], for: 3600, now: now.addingTimeInterval(120)))
