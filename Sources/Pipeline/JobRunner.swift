@@ -119,20 +119,33 @@ public struct JobRunner: Sendable {
         AgentSandboxing(repositoryPath: repositoryPath, state: state, store: store, worker: worker)
     }
 
-    /// The sandbox of a step, begun (a predecessor's ended, this one recorded with the lease); nil
-    /// when agents run unsandboxed. When this machine cannot make one, fails the task with what is
+    /// How a step's sandbox began.
+    private enum SandboxStart {
+        /// Begun: a predecessor's ended, this one recorded with the lease.
+        case sandboxed(AgentSandbox)
+        /// `agents.sandbox: false`.
+        case unsandboxed
+        /// None can be made: the task failed with what is missing, the job completed.
+        case refused
+
+        var sandbox: AgentSandbox? {
+            if case .sandboxed(let sandbox) = self { sandbox } else { nil }
+        }
+    }
+
+    /// Begins the sandbox of a step. When this machine cannot make one, fails the task with what is
     /// missing and completes the job: no attempt would go better.
-    private func beginSandbox(_ kind: AgentSandboxing.Kind, job: Job, task: TaskRecord, context: TaskContext) throws -> AgentSandbox?? {
+    private func beginSandbox(_ kind: AgentSandboxing.Kind, job: Job, task: TaskRecord, context: TaskContext) throws -> SandboxStart {
         do {
-            guard let sandbox = try sandboxing.plan(kind, job: job, spec: context.spec, config: context.config) else { return .some(nil) }
+            guard let sandbox = try sandboxing.plan(kind, job: job, spec: context.spec, config: context.config) else { return .unsandboxed }
             try sandboxing.begin(sandbox, job: job)
-            return sandbox
+            return .sandboxed(sandbox)
         } catch let error as SandboxUnavailable {
             try store.transaction { transaction in
                 try transaction.transition(taskID: task.id, from: [.queued, .coding, .testing], to: .failed, reason: "\(error)")
                 try transaction.complete(jobID: job.id, worker: worker)
             }
-            return nil
+            return .refused
         }
     }
 
@@ -150,7 +163,8 @@ public struct JobRunner: Sendable {
             return nil
         }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
-        guard case .some(let sandbox) = try beginSandbox(.coding, job: job, task: task, context: context) else { return nil }
+        let start = try beginSandbox(.coding, job: job, task: task, context: context)
+        if case .refused = start { return nil }
         let attempt = task.attempt + 1
         let branch = ControlRefs.taskBranch(task.id)
         let head = try context.repository.reference(named: branch) ?? context.trunkCommit
@@ -168,7 +182,7 @@ public struct JobRunner: Sendable {
             agent: context.config.agents.coding,
             scratchFolder: scratch,
             environment: sandboxing.passedEnvironment(context.config.agents.coding.environment),
-            sandbox: sandbox
+            sandbox: start.sandbox
         )
         return CodingStart(task: task, request: request)
     }
@@ -274,7 +288,8 @@ public struct JobRunner: Sendable {
             return nil
         }
         let context = try TaskContext.load(task: task, repositoryPath: repositoryPath)
-        guard case .some(let sandbox) = try beginSandbox(.testing, job: job, task: task, context: context) else { return nil }
+        let start = try beginSandbox(.testing, job: job, task: task, context: context)
+        if case .refused = start { return nil }
         let request = TestRequest(
             repositoryPath: repositoryPath,
             taskID: task.id,
@@ -283,7 +298,7 @@ public struct JobRunner: Sendable {
             testCommand: context.config.apps.first { $0.name == context.spec.app }?.test,
             scratchFolder: state.workFolder.appendingPathComponent(task.id),
             environment: sandboxing.passedEnvironment(context.config.agents.testing.environment),
-            sandbox: sandbox
+            sandbox: start.sandbox
         )
         return TestingStart(task: task, context: context, request: request)
     }

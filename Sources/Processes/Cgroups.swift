@@ -160,26 +160,25 @@ public enum Cgroups: Sendable, Hashable {
     }
 
     /// Kills every process left in step `name`'s cgroup and removes it; a cgroup that is gone
-    /// already is fine. Returns how many processes it found.
-    @discardableResult
-    public func end(_ name: String) -> Int {
-        var found = 0
+    /// already is fine. A cgroup its last processes are still leaving (they take a moment after
+    /// SIGKILL or their exit) is removed by a thread of its own, so that a step's end never
+    /// waits for the kernel's bookkeeping.
+    public func end(_ name: String) {
         for folder in folders(of: name) where FileManager.default.fileExists(atPath: folder) {
-            if case .v2 = self, Self.write("1", to: "\(folder)/cgroup.kill") {
-                found += Self.pids(in: folder).count
-            }
+            if case .v2 = self { _ = Self.write("1", to: "\(folder)/cgroup.kill") }
             // v1 (and v2 kernels before 5.14): kill what is listed until nothing is.
             for _ in 0..<100 {
                 let pids = Self.pids(in: folder)
                 if pids.isEmpty { break }
-                found += pids.count
                 for pid in pids { kill(pid, SIGKILL) }
-                usleep(2_000)
+                usleep(1_000)
             }
-            // Processes take a moment to leave after SIGKILL.
-            for _ in 0..<250 where rmdir(folder) != 0 && errno == EBUSY { usleep(2_000) }
+            if rmdir(folder) != 0 && errno == EBUSY {
+                Thread.detachNewThread {
+                    for _ in 0..<5000 where rmdir(folder) != 0 && errno == EBUSY { usleep(1_000) }
+                }
+            }
         }
-        return found
     }
 
     /// Ends step `name`'s cgroup and those of its processes (`<name>-1`, `<name>-2`, …).

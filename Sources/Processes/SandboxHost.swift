@@ -99,19 +99,16 @@ public struct SandboxHost: Sendable {
         return text.isEmpty ? "exit status \(status)" : String(text.prefix(300))
     }
 
+    /// Runs `argv` with the runner's own spawn and watch (10 s at most), stdout and stderr together.
     private static func runQuietly(_ argv: [String]) -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        process.environment = ["PATH": "/usr/bin:/bin"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        do {
+            let child = try SpawnedChild.spawn(executable: argv[0], arguments: argv, environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/")
+            let outcome = ChildWatch(timeout: .seconds(10), killGrace: .seconds(1), drainGrace: .milliseconds(200), outputLimit: 4096).run(child)
+            let status: Int32 = if case .exited(let code) = outcome.termination, !outcome.timedOut { code } else { -1 }
+            return (status, outcome.stdout.text + outcome.stderr.text)
+        } catch {
+            return (-1, "\(error)")
+        }
     }
 }
 

@@ -114,6 +114,45 @@ struct ProjectConfigTests {
         )
     }
 
+    @Test("the sandbox keys: network, env names, size limits, processes, writable folders, sandbox on by default")
+    func sandboxKeys() throws {
+        let (config, diagnostics) = parse(
+            """
+            apps: { blog: { path: app } }
+            agents:
+              coding: { kind: script, network: none, env: [OPENAI_API_KEY], max_change_mb: 10, max_file_mb: 2, max_processes: 64, writable: [/var/cache/agents] }
+              testing: { network: host, env: [CI], max_processes: 32 }
+
+            """
+        )
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let agents = try #require(config?.agents)
+        #expect(agents.sandbox)
+        #expect(agents.coding.network == .none && agents.coding.environment == ["OPENAI_API_KEY"])
+        #expect(agents.coding.maxChangeMB == 10 && agents.coding.maxFileMB == 2 && agents.coding.maxProcesses == 64)
+        #expect(agents.coding.writable == ["/var/cache/agents"])
+        #expect(agents.testing.network == .host && agents.testing.environment == ["CI"] && agents.testing.maxProcesses == 32)
+        #expect(ProjectConfig.Agents().coding.network == .host && ProjectConfig.Agents().testing.network == .none, "the defaults")
+
+        let (_, mistakes) = parse(
+            """
+            apps: { blog: { path: app } }
+            agents:
+              coding: { network: internet, env: ["KEY=abc"], writable: [cache] }
+              sandbox: maybe
+
+            """
+        )
+        #expect(
+            mistakes.summary == [
+                "3:22: 'agents.coding.network' is 'internet'; it must be one of none, host",
+                "3:40: 'KEY=abc' is not an environment variable name (letters, digits and _, not starting with a digit); give the name only, the value comes from the controller's environment",
+                "3:62: 'cache' must be an absolute folder other than / (like /var/cache/devsys-agents), without '.' or '..'",
+                "4:12: 'agents.sandbox' must be true or false, found the text 'maybe'",
+            ]
+        )
+    }
+
     @Test("secret_env must name a variable, not hold the secret")
     func secretEnv() {
         let (_, diagnostics) = parse(
