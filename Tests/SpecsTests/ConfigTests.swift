@@ -146,9 +146,9 @@ struct ProjectConfigTests {
         #expect(
             mistakes.summary == [
                 "3:22: 'agents.coding.network' is 'internet'; it must be one of none, host",
-                "3:40: 'KEY=abc' is not an environment variable name (letters, digits and _, not starting with a digit); give the name only, the value comes from the controller's environment",
-                "3:62: 'cache' must be an absolute folder other than / (like /var/cache/devsys-agents), without '.' or '..'",
-                "4:12: 'agents.sandbox' must be true or false, found the text 'maybe'",
+                "3:38: 'KEY=abc' is not an environment variable name (letters, digits and _, not starting with a digit); give the name only, the value comes from the controller's environment",
+                "3:61: 'cache' must be an absolute folder other than / (like /var/cache/devsys-agents), without '.' or '..'",
+                "4:12: 'agents.sandbox' must be true or false, found text 'maybe'",
             ]
         )
     }
