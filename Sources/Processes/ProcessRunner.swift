@@ -15,6 +15,10 @@ import Darwin
 /// too, and the pipes are read for at most `drainGrace` more — a grandchild that escaped the group
 /// and holds stdout open cannot hang the runner. stdin is `/dev/null`; descriptors other than 0–2
 /// are closed in the child.
+///
+/// An invocation with a `Sandbox` runs inside one (see ``SandboxHost``): its cgroup is made with
+/// the limits before the start and ended after it, and the outcome says when the kernel killed a
+/// process for its memory.
 public struct ProcessRunner: Sendable {
     /// One command to run.
     public struct Invocation: Sendable, Hashable {
@@ -84,52 +88,51 @@ public struct ProcessRunner: Sendable {
         guard FileManager.default.fileExists(atPath: invocation.workingDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ProcessRunnerError.workingDirectoryMissing(invocation.workingDirectory.path)
         }
-        var environment = baseEnvironment.merging(invocation.environment) { $1 }
+        let environment = baseEnvironment.merging(invocation.environment) { $1 }
         let executable = try Self.locate(program, path: environment["PATH"] ?? "", workingDirectory: invocation.workingDirectory.path)
+        let watch = ChildWatch(timeout: invocation.timeout, killGrace: killGrace, drainGrace: drainGrace, outputLimit: outputLimit)
+        let outcome = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutcome, Error>) in
+                // A thread of its own: the sandbox's cgroup and folders, poll(2) and reaping all
+                // block, and must not hold one of the few cooperative threads. The child is spawned
+                // from it too, as a sandbox dies with the thread that started it (PR_SET_PDEATHSIG),
+                // and this one lives until the child is reaped.
+                Thread.detachNewThread {
+                    continuation.resume(with: Result { try Self.runToEnd(invocation, executable: executable, environment: environment, watch: watch) })
+                }
+            }
+        } onCancel: {
+            watch.cancel()
+        }
+        if watch.wasCancelled { throw CancellationError() }
+        return outcome
+    }
+
+    /// Spawns the invocation (in its sandbox, when it has one) and watches it to its end, on the
+    /// calling thread; the sandbox's leftovers are ended before it returns.
+    private static func runToEnd(_ invocation: Invocation, executable: String, environment: [String: String], watch: ChildWatch) throws -> ProcessOutcome {
+        var environment = environment
         var arguments = invocation.arguments
-        var spawned = executable
-        var step: SandboxStep?
-        if let sandbox = invocation.sandbox {
-            let prepared = try SandboxStep.prepare(sandbox, host: .current)
-            step = prepared
+        let step = try invocation.sandbox.map { try SandboxStep.prepare($0, host: .current) }
+        if let step {
             environment["HOME"] = Sandbox.home
-            environment.merge(prepared.launch.rlimitVariables) { $1 }
-            arguments = prepared.launch.arguments(
-                executable: executable,
-                arguments: invocation.arguments,
+            environment.merge(step.launch.rlimitVariables) { $1 }
+            arguments = step.launch.arguments(executable: executable, arguments: invocation.arguments, workingDirectory: invocation.workingDirectory.path)
+        }
+        let child: SpawnedChild
+        do {
+            child = try SpawnedChild.spawn(
+                executable: step == nil ? executable : arguments[0],
+                arguments: arguments,
+                environment: environment,
                 workingDirectory: invocation.workingDirectory.path
             )
-            spawned = arguments[0]
-        }
-        let watch = ChildWatch(timeout: invocation.timeout, killGrace: killGrace, drainGrace: drainGrace, outputLimit: outputLimit)
-        let workingDirectory = invocation.workingDirectory.path
-        let launch: @Sendable () throws -> SpawnedChild = { [arguments, environment, spawned] in
-            try SpawnedChild.spawn(executable: spawned, arguments: arguments, environment: environment, workingDirectory: workingDirectory)
-        }
-        var outcome: ProcessOutcome
-        do {
-            outcome = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessOutcome, Error>) in
-                    // A thread of its own: blocking in poll(2) must not hold one of the few cooperative
-                    // threads. The child is spawned from it too, as a sandbox dies with the thread that
-                    // started it (PR_SET_PDEATHSIG), and this one lives until the child is reaped.
-                    Thread.detachNewThread {
-                        do {
-                            continuation.resume(returning: watch.run(try launch()))
-                        } catch {
-                            continuation.resume(throwing: error)
-                        }
-                    }
-                }
-            } onCancel: {
-                watch.cancel()
-            }
         } catch {
             step?.finish()
             throw error
         }
+        var outcome = watch.run(child)
         if let step { outcome.memoryExceeded = step.finish() }
-        if watch.wasCancelled { throw CancellationError() }
         return outcome
     }
 
