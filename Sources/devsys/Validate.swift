@@ -11,15 +11,17 @@ extension Devsys {
             discussion: """
                 Every problem is reported at once, as path:line:column: error: message.
 
-                  devsys validate                       in a work tree: the files on disk, what you would commit
-                                                        (in a bare repository: the trunk)
-                  devsys validate specs/002-login       spec folders or files on disk; devsys.yaml and
-                                                        monitoring/checks.yaml too (devsys.yaml rechecks every spec)
-                  devsys validate --ref main            the committed tree of a branch, tag or commit
-                  devsys validate --rev main~3..main    only the specs changed in that range, as they are at its end
-                  devsys validate --staged              the specs staged for the next commit (pre-commit)
+                  devsys validate                     the files on disk in a work tree: what
+                                                      you would commit (bare: the trunk)
+                  devsys validate specs/002-login     spec folders or files on disk; also
+                                                      devsys.yaml (rechecks every spec) and
+                                                      monitoring/checks.yaml
+                  devsys validate --ref main          the committed tree of a branch or tag
+                  devsys validate --rev main~3..main  only the specs changed in that range
+                  devsys validate --staged            the specs staged for the next commit
 
-                Exit status: 0 all valid, 1 problems found (or a path that does not exist), 2 usage error.
+                Exit status: 0 all valid, 1 problems found (a path that does not exist is
+                one), 2 usage error.
                 """
         )
 
@@ -59,7 +61,7 @@ extension Devsys {
         func validate() throws {
             let modes = [rev != nil || ref != nil, staged, !paths.isEmpty].filter { $0 }.count
             if modes > 1 {
-                throw ValidationError("use one of --rev/--ref, --staged or paths, not several")
+                throw ValidationError("use one of --rev (with --ref for hooks), --ref, --staged or paths, not several")
             }
         }
 

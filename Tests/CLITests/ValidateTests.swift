@@ -90,6 +90,10 @@ import Testing
         let checks = try devsys("validate", "monitoring/checks.yaml", in: blog)
         #expect(checks.status == 0, "\(checks.stdout)\(checks.stderr)")
         #expect(checks.stdout.contains("monitoring/checks.yaml checked: valid"), "\(checks.stdout)")
+        let folder = try devsys("validate", "monitoring", in: blog)
+        #expect(folder.stdout.contains("monitoring/checks.yaml checked: valid"), "\(folder.stdout)")
+        let top = try devsys("validate", ".", in: blog)
+        #expect(top.stdout.contains("devsys.yaml, monitoring/checks.yaml and 1 spec checked: valid"), "\(top.stdout)")
 
         // Renaming the app on disk: devsys.yaml is fine on its own, the spec that uses the app is not.
         let config = try String(contentsOfFile: scratch.path("blog/devsys.yaml"), encoding: .utf8)
