@@ -41,12 +41,18 @@ extension ProjectConfig.Host {
     public static func addressProblem(_ address: String) -> String? {
         if address.isEmpty { return "is empty; give the host name or IP address to connect to" }
         if let control = firstControlCharacter(address) { return "contains the control character \(control); a host name has none" }
-        if address.contains(" ") { return "contains a space; give one host name or IP address" }
         if address.contains("://") { return "is a URL; give only the host name or IP address here (the URL belongs in 'url')" }
         if address.contains("@") { return "holds a user; put the account in 'user' and only the host name or IP address here" }
         if address.hasPrefix("[") || address.hasSuffix("]") { return "has brackets; write an IPv6 address without them, like '::1'" }
         if address.filter({ $0 == ":" }).count == 1 { return "holds a port; put the port in 'port' and only the host name here" }
-        if address.contains("/") { return "contains '/'; give only the host name or IP address" }
+        // Host names, IPv4 and IPv6 addresses (with a `%zone`) use only these; a comma or a space
+        // would also break the host's line in known_hosts.
+        func allowed(_ s: Unicode.Scalar) -> Bool {
+            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || ".-_:%".unicodeScalars.contains(s))
+        }
+        if let bad = address.unicodeScalars.first(where: { !allowed($0) }) {
+            return "contains '\(bad.escaped(asASCII: false))'; give one host name or IP address (letters, digits, '.', '-', '_', ':', '%')"
+        }
         if address.hasPrefix("-") { return "starts with '-'; give a host name or IP address" }
         return nil
     }

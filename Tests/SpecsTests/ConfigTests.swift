@@ -151,6 +151,7 @@ struct ProjectConfigTests {
               web4: { address: "[::1]", user: "deploy:pw", root: /srv/devsys }
               dev1: { transport: local, root: "~other/hosts" }
               dev2: { transport: local, root: ./hosts/../../x }
+              web5: { address: "web1,web2", user: deploy, root: /srv/devsys }
             """
         )
         #expect(config == nil)
@@ -168,6 +169,7 @@ struct ProjectConfigTests {
                 "7:35: 'hosts.web4.user' is 'deploy:pw', which contains ':'; give only the account name (devsys signs in with a key file, never a password)",
                 "8:35: 'hosts.dev1.root' is '~other/hosts', which starts with '~other/', but devsys expands only '~/'; write '~/…' or an absolute path",
                 "9:35: 'hosts.dev2.root' is './hosts/../../x', which has a '..' part; write the folder without '..', like '/srv/devsys'",
+                "10:20: 'hosts.web5.address' is 'web1,web2', which contains ','; give one host name or IP address (letters, digits, '.', '-', '_', ':', '%')",
             ]
         )
     }
