@@ -60,6 +60,8 @@ public enum ControlRepositoryError: Error, CustomStringConvertible {
     case badRevisionRange(String)
     case unknownRevision(String, underlying: String)
     case notInTree(String)
+    /// A path in the work tree that is none of what `devsys validate` checks.
+    case notValidatable(String)
     case templateMissing(String)
     case destinationNotEmpty(String)
 
@@ -84,7 +86,11 @@ public enum ControlRepositoryError: Error, CustomStringConvertible {
         case .unknownRevision(let revision, let underlying):
             "unknown revision '\(revision)': \(underlying)"
         case .notInTree(let path):
-            "\(path) is not inside the repository's work tree; pass spec folders or task.yaml files under specs/"
+            "\(path) is not inside the repository's work tree; pass spec folders or files in them, devsys.yaml or "
+                + "monitoring/checks.yaml of this work tree"
+        case .notValidatable(let path):
+            "\(path) is not something devsys validates; pass a spec folder (specs/<id>) or a file in one, devsys.yaml or "
+                + "monitoring/checks.yaml, or no path for the whole work tree"
         case .templateMissing(let path):
             "the repository template is missing at \(path); reinstall devsys"
         case .destinationNotEmpty(let path):

@@ -13,9 +13,9 @@ protocol SpecSource {
     func files(inSpecFolder name: String) throws -> [(name: String, size: Int)]
 }
 
-/// The files a spec folder is validated from. Other files (an agent script, fixtures) are only
-/// checked for size.
-let validatedSpecFileNames: Set<String> = ["task.yaml", "spec.md", "plan.md", "tasks.md"]
+/// The files a spec folder is validated from (agent.sh: that it is there, for the `script` coding
+/// agent). Other files (fixtures) are only checked for size.
+let validatedSpecFileNames: Set<String> = ["task.yaml", "spec.md", "plan.md", "tasks.md", SpecTreeValidator.agentScriptName]
 
 extension SpecSource {
     /// Reads what the validator needs of one spec folder; files over the size limit are not read.
@@ -90,6 +90,11 @@ struct DirectorySpecSource: SpecSource {
             guard attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
             return (file, (attributes[.size] as? NSNumber)?.intValue ?? 0)
         }
+    }
+
+    /// Whether `specs/<name>` is a folder on disk.
+    func isSpecFolder(_ name: String) -> Bool {
+        isDirectory(root.appendingPathComponent("specs/\(name)"))
     }
 
     private func isDirectory(_ url: URL) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import Hosts
+import Specs
 
 /// Deploys one app to one host through a `HostTransport`, in the remote layout of DESIGN §5:
 ///
@@ -30,7 +31,8 @@ public struct HostDeployer: Sendable {
     public var staleLockAge: Duration = .seconds(30 * 60)
 
     /// Throws `DeployError.invalidName` for an app name that is not one plain folder name
-    /// (letters, digits, `.`, `_`, `-`; no `..`, no `/`) or a root with a `..` part or control characters.
+    /// (letters, digits, `.`, `_`, `-`; no `..`, no `/`) or a root with a `..` part or control
+    /// characters: the rules devsys.yaml is validated with.
     public init(transport: any HostTransport, app: String, root: String, actor: String = "devsys") throws {
         try Self.validate(app: app)
         try Self.validate(root: root)
@@ -47,21 +49,16 @@ public struct HostDeployer: Sendable {
     public var logPath: String { appFolder + "/.devsys/log" }
     var quotedApp: String { ShellWord.quote(appFolder) }
 
+    /// The same rules devsys.yaml is validated with (`ProjectConfig.nameProblem`, `Host.rootProblem`).
     static func validate(app: String) throws {
-        let allowed = app.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
-        guard !app.isEmpty, app.count <= 64, allowed, !app.hasPrefix("."), !app.hasPrefix("-"), !app.contains("..") else {
-            throw DeployError.invalidName(
-                what: "app name",
-                value: app,
-                reason: "use letters, digits, '.', '_' and '-' (no '/', no '..', not starting with '.' or '-')"
-            )
+        if let problem = ProjectConfig.nameProblem(app) {
+            throw DeployError.invalidName(what: "app name", value: app, reason: problem)
         }
     }
 
     static func validate(root: String) throws {
-        let parts = root.split(separator: "/")
-        guard !root.isEmpty, !parts.contains(".."), !root.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw DeployError.invalidName(what: "host root", value: root, reason: "must be a folder path without '..' parts or control characters")
+        if let problem = ProjectConfig.Host.rootProblem(root) {
+            throw DeployError.invalidName(what: "host root", value: root, reason: problem)
         }
     }
 

@@ -25,7 +25,8 @@ public final class HostConnections: @unchecked Sendable {
     }
 
     /// The transport to `host`, opened (lazily: nothing connects until the first command) or reused.
-    /// Throws `HostTransportError.incompleteHost` for an ssh host without address or user.
+    /// Throws `HostTransportError.incompleteHost` for an ssh host without address or user, or with
+    /// one that breaks devsys.yaml's rules (`ProjectConfig.Host.addressProblem`, `userProblem`).
     public func transport(for host: ProjectConfig.Host) throws -> any HostTransport {
         lock.lock()
         defer { lock.unlock() }
@@ -47,6 +48,14 @@ public final class HostConnections: @unchecked Sendable {
     public func sshHost(_ host: ProjectConfig.Host) throws -> SSHHost {
         guard let address = host.address, let user = host.user else {
             throw HostTransportError.incompleteHost(host: host.name, reason: "an ssh host needs 'address' and 'user' in devsys.yaml")
+        }
+        // The rules devsys.yaml is validated with: a config that bypassed validation fails here, not in getaddrinfo.
+        let problems = [
+            ProjectConfig.Host.addressProblem(address).map { "'address' is \(address.quotedForMessage), which \($0)" },
+            ProjectConfig.Host.userProblem(user).map { "'user' is \(user.quotedForMessage), which \($0)" },
+        ]
+        if let problem = problems.compactMap({ $0 }).first {
+            throw HostTransportError.incompleteHost(host: host.name, reason: problem)
         }
         return SSHHost(
             address: address,

@@ -259,25 +259,37 @@ enum ProjectConfigReader {
                 }
             }
         }
-        func text(_ key: HostKey) -> String? {
+        /// The key's text; nil (and the host refused) when it is not text or breaks `rule`, one of
+        /// the deployer's rules (ProjectConfig+HostRules).
+        func text(_ key: HostKey, _ rule: ((String) -> String?)? = nil) -> String? {
             guard let v = fields[key] else { return nil }
             let text = d.text(v)
             if text == nil { ok = false }
+            if let text, let problem = rule?(text) {
+                d.error("'\(d.name(v))' is \(text.quotedForMessage), which \(problem)", at: d.mark(v))
+                ok = false
+                return nil
+            }
             return text
         }
-        let address = text(.address)
-        let user = text(.user)
-        var root = text(.root)
-        if let v = fields[.root], let r = root, transport == .ssh, !r.hasPrefix("/") {
+        let ssh = transport == .ssh
+        let address = text(.address) { ssh ? ProjectConfig.Host.addressProblem($0) : nil }
+        let user = text(.user) { ssh ? ProjectConfig.Host.userProblem($0) : nil }
+        var root = text(.root) { ProjectConfig.Host.rootProblem($0) }
+        if let v = fields[.root], let r = root, ssh, !r.hasPrefix("/") {
             d.error("'\(d.name(v))' is '\(r)'; on an ssh host it must be an absolute path, like '/srv/devsys'", at: d.mark(v))
             root = nil
         }
-        let identity = text(.identity)
+        let identity = text(.identity) { path in
+            // A key pasted in is a secret: the message does not repeat it.
+            if path.contains("PRIVATE KEY") || path.contains("\n") { return nil }
+            return ssh ? ProjectConfig.Host.keyFileProblem(path) : nil
+        }
         if let v = fields[.identity], let identity, identity.contains("PRIVATE KEY") || identity.contains("\n") {
             d.error("'\(d.name(v))' holds a key; it must be the path of the key file, like '~/.ssh/devsys_ed25519'", at: d.mark(v))
             ok = false
         }
-        let knownHosts = text(.knownHosts)
+        let knownHosts = text(.knownHosts) { ssh ? ProjectConfig.Host.keyFileProblem($0) : nil }
         let url = text(.url)
         if let v = fields[.url], let u = url, let problem = urlProblem(u) {
             d.error("'\(d.name(v))' is '\(u)', which \(problem)", at: d.mark(v))
@@ -565,23 +577,12 @@ extension DiagnosticCollector {
                 continue
             }
             seen[name] = keyMark
-            if !isSafeName(name) {
-                error(
-                    "\(what) name '\(name)' may only use letters, digits, '.', '_' and '-', starting with a letter or digit "
-                        + "(it is used in folder and ref names)",
-                    at: keyMark
-                )
+            if let problem = ProjectConfig.nameProblem(name) {
+                error("\(what) name \(name.quotedForMessage) \(problem)", at: keyMark)
             }
             result.append((name, FieldValue(node: pair.value)))
         }
         return result
-    }
-
-    private func isSafeName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 64, !name.hasSuffix(".lock"), !name.contains("..")
-        else { return false }
-        func allowed(_ s: Unicode.Scalar) -> Bool { s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s)) }
-        return allowed(first) && name.unicodeScalars.allSatisfy { allowed($0) || $0 == "." || $0 == "_" || $0 == "-" }
     }
 }
 

@@ -13,6 +13,9 @@ public struct SpecTreeValidator: Sendable {
     /// Largest file accepted in a spec folder (and for devsys.yaml and checks.yaml): 256 KiB.
     public static let maxFileSize = 256 * 1024
 
+    /// The file the `script` coding agent runs, in each spec folder.
+    public static let agentScriptName = "agent.sh"
+
     /// Problems with devsys.yaml itself (or its absence). `validate` does not repeat them.
     public let configDiagnostics: [Diagnostic]
     /// The parsed config, when it has no errors.
@@ -113,6 +116,9 @@ public struct SpecTreeValidator: Sendable {
         } else if folder.oversizeFiles["task.yaml"] == nil {
             diagnostics.append(Diagnostic(path: folder.path, message: "no task.yaml; every spec folder needs one"))
         }
+        if let problem = agentScriptProblem(folder) {
+            diagnostics.append(Diagnostic(path: folder.path, message: problem))
+        }
 
         for (name, data) in folder.files where name != "task.yaml" {
             let path = "\(folder.path)/\(name)"
@@ -164,6 +170,15 @@ public struct SpecTreeValidator: Sendable {
             }
         }
         return claimedID
+    }
+
+    /// The `script` coding agent (the default) runs `specs/<id>/agent.sh`: a folder without one
+    /// would fail at its first attempt, so it is refused now. Unknown when devsys.yaml has errors.
+    private func agentScriptProblem(_ folder: SpecFolder) -> String? {
+        guard let config, config.agents.coding.kind == .script else { return nil }
+        guard folder.files[Self.agentScriptName] == nil, folder.oversizeFiles[Self.agentScriptName] == nil else { return nil }
+        return "no \(Self.agentScriptName); the project's coding agent is 'kind: script' (agents.coding.kind in devsys.yaml; "
+            + "script is the default), which runs \(folder.path)/\(Self.agentScriptName): add the script, or choose another agents.coding.kind"
     }
 
     private func oversizeMessage(_ size: Int) -> String {

@@ -199,7 +199,7 @@ struct SpecCorpus {
           web2: { transport: ssh, address: 10.0.0.12, user: deploy, root: /srv/devsys, url: "http://web2:8080" }
           dev1: { transport: local, root: ./hosts/dev1, url: "http://127.0.0.1:8081" }
         agents:
-          coding:  { kind: script, timeout_s: 1800 }
+          coding:  { kind: opencode, timeout_s: 1800 }   # not script: the generated specs have no agent.sh
           testing: { parallel: 2 }
         notifications:
           - { name: team, kind: webhook, url: "http://127.0.0.1:9000/hook", secret_env: DEVSYS_WEBHOOK_SECRET,

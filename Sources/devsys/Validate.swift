@@ -11,12 +11,17 @@ extension Devsys {
             discussion: """
                 Every problem is reported at once, as path:line:column: error: message.
 
-                  devsys validate                       every spec on the trunk (the committed tree)
-                  devsys validate specs/002-login       spec folders or files on disk, before committing
-                  devsys validate --rev main~3..main    only the specs changed in that range
-                  devsys validate --staged              the specs staged for the next commit (pre-commit)
+                  devsys validate                     the files on disk in a work tree: what
+                                                      you would commit (bare: the trunk)
+                  devsys validate specs/002-login     spec folders or files on disk; also
+                                                      devsys.yaml (rechecks every spec) and
+                                                      monitoring/checks.yaml
+                  devsys validate --ref main          the committed tree of a branch or tag
+                  devsys validate --rev main~3..main  only the specs changed in that range
+                  devsys validate --staged            the specs staged for the next commit
 
-                Exit status: 0 all valid, 1 problems found, 2 usage error.
+                Exit status: 0 all valid, 1 problems found (a path that does not exist is
+                one), 2 usage error.
                 """
         )
 
@@ -32,7 +37,8 @@ extension Devsys {
 
         @Option(
             help: ArgumentHelp(
-                "With --rev, for hooks: check only when REF is the trunk named in devsys.yaml; other refs pass.",
+                "Check the committed tree of REF (a branch, tag or commit). With --rev, for hooks: check the range only when "
+                    + "REF is the trunk named in devsys.yaml; other refs pass.",
                 valueName: "ref"
             )
         )
@@ -44,16 +50,18 @@ extension Devsys {
         @Flag(help: "Print the result as JSON.")
         var json = false
 
-        @Argument(help: ArgumentHelp("Spec folders or files on disk to check (default: the whole trunk).", valueName: "path"))
+        @Argument(
+            help: ArgumentHelp(
+                "Spec folders or files, devsys.yaml or monitoring/checks.yaml on disk (default: the whole work tree).",
+                valueName: "path"
+            )
+        )
         var paths: [String] = []
 
         func validate() throws {
-            let modes = [rev != nil, staged, !paths.isEmpty].filter { $0 }.count
+            let modes = [rev != nil || ref != nil, staged, !paths.isEmpty].filter { $0 }.count
             if modes > 1 {
-                throw ValidationError("use one of --rev, --staged or paths, not several")
-            }
-            if ref != nil && rev == nil {
-                throw ValidationError("--ref needs --rev OLD..NEW")
+                throw ValidationError("use one of --rev (with --ref for hooks), --ref, --staged or paths, not several")
             }
         }
 
@@ -89,21 +97,35 @@ extension Devsys {
                 }
                 return try ControlRepository.validate(paths: paths, root: root)
             }
-            guard let rev else {
-                let trunk = try control.trunkCommit()
-                return try control.validate(commit: trunk.commit)
+            if let rev {
+                let range = try RevisionRange(rev, in: control.repository)
+                guard let new = range.new else { return nil }
+                if let ref, ref != ControlRefs.branch(control.trunk(at: new)) { return nil }
+                return try control.validate(from: range.old, to: new)
             }
-            let range = try RevisionRange(rev, in: control.repository)
-            guard let new = range.new else { return nil }
-            if let ref, ref != ControlRefs.branch(control.trunk(at: new)) { return nil }
-            return try control.validate(from: range.old, to: new)
+            if let ref {
+                let commit: ObjectID
+                do {
+                    commit = try control.repository.resolve(ref)
+                } catch {
+                    throw CommandFailure("validate: \(ControlRepositoryError.unknownRevision(ref, underlying: "\(error)"))")
+                }
+                return try control.validate(commit: commit)
+            }
+            if let root = control.repository.workingDirectory {
+                return try ControlRepository.validateWorkTree(root: root)
+            }
+            return try control.validate(commit: try control.trunkCommit().commit)
         }
 
+        /// "devsys.yaml, monitoring/checks.yaml and 3 specs checked: valid".
         private func summary(of report: ValidationReport) -> String {
             let specs = report.checkedFolders.count == 1 ? "1 spec" : "\(report.checkedFolders.count) specs"
+            let parts = report.checkedFiles + (report.checkedFolders.isEmpty && !report.checkedFiles.isEmpty ? [] : [specs])
+            let checked = parts.count == 1 ? parts[0] : parts.dropLast().joined(separator: ", ") + " and " + parts[parts.count - 1]
             let errors = report.diagnostics.filter { $0.severity == .error }.count
-            if errors == 0 { return "\(specs) checked: valid" }
-            return "\(specs) checked: \(errors) error\(errors == 1 ? "" : "s")"
+            if errors == 0 { return "\(checked) checked: valid" }
+            return "\(checked) checked: \(errors) error\(errors == 1 ? "" : "s")"
         }
     }
 }
@@ -147,12 +169,13 @@ struct ValidationOutput: Encodable {
     }
 
     var valid: Bool
+    /// devsys.yaml and monitoring/checks.yaml when checked, then the spec folders.
     var checked: [String]
     var diagnostics: [Problem]
 
     init(_ report: ValidationReport) {
         valid = report.isValid
-        checked = report.checkedFolders
+        checked = report.checkedFiles + report.checkedFolders
         diagnostics = report.diagnostics.map {
             Problem(path: $0.path, line: $0.line, column: $0.column, severity: $0.severity == .error ? "error" : "warning", message: $0.message)
         }

@@ -66,7 +66,7 @@ import Testing
         #expect(unknown.status == 2)
         let conflicting = try devsys("validate", "--staged", "--rev", "main")
         #expect(conflicting.status == 2)
-        #expect(conflicting.stderr.contains("use one of --rev, --staged or paths"))
+        #expect(conflicting.stderr.contains("use one of --rev (with --ref for hooks), --ref, --staged or paths"))
     }
 
     @Test func hooksInstallKeepsSomeoneElsesHookUnlessForced() throws {

@@ -176,6 +176,69 @@ struct ProjectConfigTests {
         #expect(problem.hasSuffix("did you mean 'deploy.failed'?"), "\(problem)")
         #expect(diagnostics.count == 1)
     }
+
+    @Test("every rule the deployer enforces on a host is an error at its line first")
+    func deployerRulesOnHosts() {
+        let (config, diagnostics) = parse(
+            """
+            apps:
+              blog: { path: app }
+            hosts:
+              web1: { address: 10.0.0.1, user: deploy, root: "/srv/devsys\\n" }
+              web2: { address: "10.0.0.2:2222", user: "deploy user", root: /srv/../etc }
+              web3: { address: "deploy@web3", user: "-x", root: /srv/devsys, identity: "~deploy/.ssh/key", known_hosts: "a\\tb" }
+              web4: { address: "[::1]", user: "deploy:pw", root: /srv/devsys }
+              dev1: { transport: local, root: "~other/hosts" }
+              dev2: { transport: local, root: ./hosts/../../x }
+              web5: { address: "web1,web2", user: deploy, root: /srv/devsys }
+            """
+        )
+        #expect(config == nil)
+        #expect(
+            diagnostics.summary == [
+                "4:50: 'hosts.web1.root' is '/srv/devsys\\n', which contains the control character \\n; write the folder on one line, without control characters",
+                "5:20: 'hosts.web2.address' is '10.0.0.2:2222', which holds a port; put the port in 'port' and only the host name here",
+                "5:43: 'hosts.web2.user' is 'deploy user', which contains a space; give one account name, like 'deploy'",
+                "5:64: 'hosts.web2.root' is '/srv/../etc', which has a '..' part; write the folder without '..', like '/srv/devsys'",
+                "6:20: 'hosts.web3.address' is 'deploy@web3', which holds a user; put the account in 'user' and only the host name or IP address here",
+                "6:41: 'hosts.web3.user' is '-x', which starts with '-'; give an account name, like 'deploy'",
+                "6:76: 'hosts.web3.identity' is '~deploy/.ssh/key', which starts with '~deploy/', but devsys expands only '~/'; write '~/…' or an absolute path",
+                "6:109: 'hosts.web3.known_hosts' is 'a\\tb', which contains the control character \\t; give the path of the file, like '~/.ssh/devsys_ed25519'",
+                "7:20: 'hosts.web4.address' is '[::1]', which has brackets; write an IPv6 address without them, like '::1'",
+                "7:35: 'hosts.web4.user' is 'deploy:pw', which contains ':'; give only the account name (devsys signs in with a key file, never a password)",
+                "8:35: 'hosts.dev1.root' is '~other/hosts', which starts with '~other/', but devsys expands only '~/'; write '~/…' or an absolute path",
+                "9:35: 'hosts.dev2.root' is './hosts/../../x', which has a '..' part; write the folder without '..', like '/srv/devsys'",
+                "10:20: 'hosts.web5.address' is 'web1,web2', which contains ','; give one host name or IP address (letters, digits, '.', '-', '_', ':', '%')",
+            ]
+        )
+    }
+
+    @Test("a host's address may be a name, an IPv4 or an IPv6 address; a local root may be relative")
+    func acceptedHostSettings() {
+        let (config, diagnostics) = parse(
+            """
+            apps: { blog: { path: app } }
+            hosts:
+              a: { address: web1.example.org, user: deploy, root: /srv/devsys }
+              b: { address: "::1", user: www-data, root: /srv/devsys/, identity: /etc/devsys/key, known_hosts: ~/.ssh/known_hosts }
+              c: { transport: local, root: ./hosts/dev1 }
+              d: { transport: local, root: ~/devsys-hosts }
+            """
+        )
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(config?.hosts.map(\.name) == ["a", "b", "c", "d"])
+    }
+
+    @Test("a UTF-8 byte order mark at the start is skipped, as PyYAML does; lines and columns stay right")
+    func byteOrderMark() {
+        let (config, diagnostics) = parse("\u{FEFF}" + Fixtures.devsysYAML)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(config?.apps.map(\.name) == ["blog"])
+        let (_, typo) = parse("\u{FEFF}apps: { blog: { path: app } }\ntrunc: main\n")
+        #expect(typo.summary == ["2:1: unknown key 'trunc'; did you mean 'trunk'?"])
+        let (_, first) = parse("\u{FEFF}aps: { blog: { path: app } }\n")
+        #expect(first.summary.contains("1:1: unknown key 'aps'; did you mean 'apps'?"), "\(first.summary)")
+    }
 }
 
 @Suite("monitoring/checks.yaml")
@@ -184,6 +247,13 @@ struct MonitoringChecksTests {
 
     func parse(_ text: String) -> (checks: MonitoringChecks?, diagnostics: [Diagnostic]) {
         MonitoringChecks.parse(Fixtures.data(text), path: "monitoring/checks.yaml", config: config)
+    }
+
+    @Test("a UTF-8 byte order mark at the start is skipped")
+    func byteOrderMark() {
+        let (checks, diagnostics) = parse("\u{FEFF}" + Fixtures.checksYAML)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(checks?.checks.count == 5)
     }
 
     @Test("the example from DESIGN §5 reads back each probe")

@@ -142,8 +142,14 @@ enum Fixtures {
         SpecTreeValidator(config: ("devsys.yaml", data(devsysYAML)))
     }
 
-    static func folder(_ name: String, _ files: [String: String]) -> SpecFolder {
-        SpecFolder(path: "specs/\(name)", files: files.mapValues { data($0) })
+    /// The script the `script` coding agent (devsysYAML's) runs in each spec folder.
+    static let agentScript = "cat > app/about.php <<'PHP'\n<h1>About</h1>\nPHP\n"
+
+    /// A spec folder with `files`, and an agent.sh unless `agentScript` is false.
+    static func folder(_ name: String, _ files: [String: String], agentScript: Bool = true) -> SpecFolder {
+        var files = files
+        if agentScript, files["agent.sh"] == nil { files["agent.sh"] = Fixtures.agentScript }
+        return SpecFolder(path: "specs/\(name)", files: files.mapValues { data($0) })
     }
 
     /// A valid spec for the folder `id`.

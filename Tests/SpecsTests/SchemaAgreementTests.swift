@@ -11,6 +11,8 @@ struct SchemaAgreementTests {
     /// (what it shows, the file, whether it is valid).
     static let examples: [(String, String, Bool)] = [
         ("the DESIGN example", Fixtures.taskYAML, true),
+        ("a UTF-8 byte order mark first, as Windows editors save", "\u{FEFF}" + Fixtures.taskYAML, true),
+        ("a byte order mark twice", "\u{FEFF}\u{FEFF}" + Fixtures.taskYAML, false),
         ("only required keys", Fixtures.spec(id: "002-login"), true),
         ("block scalars and quoting", Fixtures.spec(id: "003-x", extra: "story: |\n  Two\n  lines\ntags: ['yes', \"2024-01-01\"]\n"), true),
         ("whole number written 900.0", Fixtures.spec(id: "004-x", extra: "resource_requirements: { timeout_s: 900.0, cpus: 0.5 }\n"), true),

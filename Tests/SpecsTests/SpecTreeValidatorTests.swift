@@ -82,15 +82,24 @@ struct SpecTreeValidatorTests {
 
     @Test("a folder without task.yaml, oversize files, and a binary task.yaml")
     func missingOversizeBinary() {
-        let empty = SpecFolder(path: "specs/002-login", files: ["spec.md": Data(Fixtures.specMD.utf8)])
-        let oversize = SpecFolder(path: "specs/003-contact", files: [:], oversizeFiles: ["task.yaml": 300_000, "logo.png": 2_000_000])
-        let binary = SpecFolder(path: "specs/001-about-page", files: ["task.yaml": Data([0x89, 0x50, 0x4E, 0x47, 0x00, 0x1A])])
-        let tooBig = SpecFolder(path: "specs/004-big", files: ["task.yaml": Data(repeating: UInt8(ascii: "a"), count: 10 * 1024 * 1024)])
+        let script = Fixtures.data(Fixtures.agentScript)
+        let empty = SpecFolder(path: "specs/002-login", files: ["spec.md": Data(Fixtures.specMD.utf8), "agent.sh": script])
+        let oversize = SpecFolder(
+            path: "specs/003-contact",
+            files: [:],
+            oversizeFiles: ["task.yaml": 300_000, "logo.png": 2_000_000, "agent.sh": 300_000]
+        )
+        let binary = SpecFolder(path: "specs/001-about-page", files: ["task.yaml": Data([0x89, 0x50, 0x4E, 0x47, 0x00, 0x1A]), "agent.sh": script])
+        let tooBig = SpecFolder(
+            path: "specs/004-big",
+            files: ["task.yaml": Data(repeating: UInt8(ascii: "a"), count: 10 * 1024 * 1024), "agent.sh": script]
+        )
         let diagnostics = validator.validate(folders: [empty, oversize, binary, tooBig], allTaskIDs: ids)
         #expect(
             diagnostics.map(\.description) == [
                 "specs/001-about-page/task.yaml:1:1: error: file is binary (it contains NUL bytes), not YAML text; save it as UTF-8 text",
                 "specs/002-login:1:1: error: no task.yaml; every spec folder needs one",
+                "specs/003-contact/agent.sh:1:1: error: file is 300000 bytes, over the limit of 262144 bytes (256 KiB); keep spec files small",
                 "specs/003-contact/logo.png:1:1: error: file is 2000000 bytes, over the limit of 262144 bytes (256 KiB); keep spec files small",
                 "specs/003-contact/task.yaml:1:1: error: file is 300000 bytes, over the limit of 262144 bytes (256 KiB); keep spec files small",
                 "specs/004-big/task.yaml:1:1: error: file is 10485760 bytes, over the limit of 262144 bytes (256 KiB); keep spec files small",
@@ -145,5 +154,27 @@ struct SpecTreeValidatorTests {
                 "specs/001-about-page/tasks.md:3:1: error: task line must read '- [ ] T001 [P] [US1] description' (box '[ ]' or '[x]', T and three digits, optional [P] and [USn], then text)"
             ]
         )
+    }
+
+    @Test("with the script coding agent (the default) a spec folder needs its agent.sh; other agents do not")
+    func agentScript() {
+        let folder = Fixtures.folder("001-about-page", ["task.yaml": Fixtures.taskYAML], agentScript: false)
+        #expect(
+            validator.validate(folders: [folder], allTaskIDs: ids).map(\.description) == [
+                "specs/001-about-page:1:1: error: no agent.sh; the project's coding agent is 'kind: script' (agents.coding.kind in "
+                    + "devsys.yaml; script is the default), which runs specs/001-about-page/agent.sh: add the script, or choose another "
+                    + "agents.coding.kind"
+            ]
+        )
+        let byDefault = SpecTreeValidator(config: ("devsys.yaml", Fixtures.data("apps:\n  blog: { path: app }\n")))
+        #expect(
+            byDefault.validate(folders: [folder], allTaskIDs: ids).contains {
+                $0.path == "specs/001-about-page" && $0.message.hasPrefix("no agent.sh")
+            }
+        )
+        let opencode = Fixtures.devsysYAML.replacingOccurrences(of: "kind: script", with: "kind: opencode")
+        let other = SpecTreeValidator(config: ("devsys.yaml", Fixtures.data(opencode)))
+        #expect(other.configDiagnostics.isEmpty, "\(other.configDiagnostics)")
+        #expect(other.validate(folders: [folder], allTaskIDs: ids).isEmpty)
     }
 }

@@ -37,6 +37,17 @@ struct TaskSpecTests {
         #expect(task.deploy == .init(env: "staging"))
     }
 
+    @Test("a UTF-8 byte order mark at the start is skipped: the spec reads the same, problems keep their lines and columns")
+    func byteOrderMark() {
+        let (spec, diagnostics) = parse("\u{FEFF}" + Fixtures.taskYAML)
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        #expect(spec == parse(Fixtures.taskYAML).spec)
+        let (_, typo) = parse("\u{FEFF}" + Fixtures.taskYAML(replacingLine: 3, with: "kind: featur"))
+        #expect(typo.summary.first?.hasPrefix("3:7: 'kind' is 'featur'") == true, "\(typo.summary)")
+        let (_, second) = parse("\u{FEFF}\u{FEFF}" + Fixtures.taskYAML)
+        #expect(!second.isEmpty, "only one byte order mark, at the very start, is skipped")
+    }
+
     @Test("only the required keys: the rest takes its documented default")
     func defaults() throws {
         let (spec, diagnostics) = parse(

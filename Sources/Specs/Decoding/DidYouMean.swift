@@ -1,8 +1,8 @@
 /// "did you mean …?" hints for misspelt keys, values and names.
-enum DidYouMean {
+public enum DidYouMean {
     /// The candidate closest to `word` by edit distance (a swap of two neighbouring letters counts
     /// once), when it is close enough to be a plausible typo; nil otherwise.
-    static func suggestion<S: Sequence>(for word: String, among candidates: S) -> String? where S.Element == String {
+    public static func suggestion<S: Sequence>(for word: String, among candidates: S) -> String? where S.Element == String {
         let typed = Array(word.lowercased().unicodeScalars)
         guard !typed.isEmpty else { return nil }
         var best: (candidate: String, distance: Int)?
@@ -21,7 +21,7 @@ enum DidYouMean {
     }
 
     /// "; did you mean 'title'?" or "".
-    static func hint<S: Sequence>(for word: String, among candidates: S) -> String where S.Element == String {
+    public static func hint<S: Sequence>(for word: String, among candidates: S) -> String where S.Element == String {
         suggestion(for: word, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 

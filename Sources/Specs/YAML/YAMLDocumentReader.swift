@@ -36,7 +36,11 @@ enum YAMLDocumentReader {
         }
     }
 
-    static func read(_ bytes: UnsafeBufferPointer<UInt8>, into diagnostics: inout DiagnosticCollector) -> Result {
+    static func read(_ file: UnsafeBufferPointer<UInt8>, into diagnostics: inout DiagnosticCollector) -> Result {
+        // One leading UTF-8 byte order mark, as Windows editors write it: PyYAML skips it, and so
+        // does devsys (lines and columns are counted after it, as editors show them).
+        let hasByteOrderMark = file.count >= 3 && file[0] == 0xEF && file[1] == 0xBB && file[2] == 0xBF
+        let bytes = hasByteOrderMark ? UnsafeBufferPointer(rebasing: file[3...]) : file
         let survey = TextSurvey(bytes)
         if let problem = survey.problem {
             diagnostics.error(problem.message, at: problem.mark)
