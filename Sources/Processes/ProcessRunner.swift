@@ -98,7 +98,9 @@ public struct ProcessRunner: Sendable {
                 // from it too, as a sandbox dies with the thread that started it (PR_SET_PDEATHSIG),
                 // and this one lives until the child is reaped.
                 Thread.detachNewThread {
-                    continuation.resume(with: Result { try Self.runToEnd(invocation, executable: executable, environment: environment, watch: watch) })
+                    continuation.resume(
+                        with: Result { try Self.runToEnd(invocation, executable: executable, environment: environment, watch: watch) }
+                    )
                 }
             }
         } onCancel: {
@@ -110,14 +112,23 @@ public struct ProcessRunner: Sendable {
 
     /// Spawns the invocation (in its sandbox, when it has one) and watches it to its end, on the
     /// calling thread; the sandbox's leftovers are ended before it returns.
-    private static func runToEnd(_ invocation: Invocation, executable: String, environment: [String: String], watch: ChildWatch) throws -> ProcessOutcome {
+    private static func runToEnd(
+        _ invocation: Invocation,
+        executable: String,
+        environment: [String: String],
+        watch: ChildWatch
+    ) throws -> ProcessOutcome {
         var environment = environment
         var arguments = invocation.arguments
         let step = try invocation.sandbox.map { try SandboxStep.prepare($0, host: .current) }
         if let step {
             environment["HOME"] = Sandbox.home
             environment.merge(step.launch.rlimitVariables) { $1 }
-            arguments = step.launch.arguments(executable: executable, arguments: invocation.arguments, workingDirectory: invocation.workingDirectory.path)
+            arguments = step.launch.arguments(
+                executable: executable,
+                arguments: invocation.arguments,
+                workingDirectory: invocation.workingDirectory.path
+            )
         }
         let child: SpawnedChild
         do {

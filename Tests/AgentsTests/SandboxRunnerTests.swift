@@ -1,5 +1,6 @@
 import Foundation
 import Processes
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -37,13 +38,7 @@ struct SandboxRunnerTests {
         )
     }
 
-    /// Processes whose command line holds `marker`.
-    static func running(_ marker: String) -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
-            guard pid.allSatisfy(\.isNumber), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
-        }.count
-    }
+    static func running(_ marker: String) -> Int { runningProcesses(matching: marker).count }
 
     @Test("the checkout is writable, the hidden folder empty, the uid not the controller's, no network")
     func whatTheStepSees() async throws {

@@ -128,15 +128,7 @@ import Glibc
         }
     }
 
-    /// Processes on this machine whose command line contains `marker`.
-    static func running(_ marker: String) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { $0.allSatisfy(\.isNumber) }.compactMap { pid in
-            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-            let command = String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
-            return command.contains(marker) ? "\(pid): \(command)" : nil
-        }
-    }
+    static func running(_ marker: String) -> [String] { runningProcesses(matching: marker) }
 
     static func page(_ id: String) -> String {
         "cat > app/\(id).php <<'PHP'\n\(PipelineStoryTests.page(id, good: true))\nPHP\n"

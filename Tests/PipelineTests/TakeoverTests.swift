@@ -1,6 +1,7 @@
 import Foundation
 import Processes
 import Store
+import TestSupport
 import Testing
 
 @testable import Pipeline
@@ -9,12 +10,7 @@ import Testing
 /// starts the step again (DESIGN §5): the predecessor's sandbox is found by the record kept with
 /// the job's lease, not by the predecessor's cooperation.
 @Suite(.timeLimit(.minutes(5))) struct TakeoverTests {
-    static func running(_ marker: String) -> Int {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { pid in
-            guard pid.allSatisfy(\.isNumber), let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(marker)
-        }.count
-    }
+    static func running(_ marker: String) -> Int { runningProcesses(matching: marker).count }
 
     @Test func aTakeoverEndsThePredecessorsAgentBeforeCodingAgain() async throws {
         let repo = try PipelineRepo()
