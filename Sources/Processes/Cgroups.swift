@@ -10,8 +10,9 @@ import Darwin
 /// hierarchy, else v1's `memory`, `pids` and `cpu` controllers, each under a `devsys/` folder of
 /// its own. Steps get a cgroup `devsys/<step>` that holds their limits and every process they start.
 public enum Cgroups: Sendable, Hashable {
-    /// The unified hierarchy: `<root>/devsys/<step>/`.
-    case v2(root: String)
+    /// The unified hierarchy: `<root>/devsys/<step>/`, with the controllers (of memory, pids,
+    /// cpu) this kernel offers enabled for it.
+    case v2(root: String, controllers: Set<String>)
     /// One folder per controller: `<memory>/devsys/<step>/`, the same under `pids` and `cpu`.
     case v1(memory: String?, pids: String?, cpu: String?)
     /// None that devsys may write to, and why: limits fall back to rlimits.
@@ -23,7 +24,7 @@ public enum Cgroups: Sendable, Hashable {
     /// "v2", "v1 (memory, pids, cpu)", "none: …".
     public var summary: String {
         switch self {
-        case .v2(let root): "v2 at \(root)"
+        case .v2(let root, let controllers): "v2 at \(root) (\(controllers.sorted().joined(separator: ", ")))"
         case .v1(let memory, let pids, let cpu):
             "v1 (" + [memory.map { _ in "memory" }, pids.map { _ in "pids" }, cpu.map { _ in "cpu" }].compactMap { $0 }.joined(separator: ", ") + ")"
         case .unavailable(let reason): "none: \(reason)"
@@ -32,7 +33,7 @@ public enum Cgroups: Sendable, Hashable {
 
     public var limitsMemory: Bool {
         switch self {
-        case .v2: true
+        case .v2(_, let controllers): controllers.contains("memory")
         case .v1(let memory, _, _): memory != nil
         case .unavailable: false
         }
@@ -40,7 +41,7 @@ public enum Cgroups: Sendable, Hashable {
 
     public var limitsProcesses: Bool {
         switch self {
-        case .v2: true
+        case .v2(_, let controllers): controllers.contains("pids")
         case .v1(_, let pids, _): pids != nil
         case .unavailable: false
         }
@@ -50,19 +51,22 @@ public enum Cgroups: Sendable, Hashable {
     /// v2 enabling the memory, pids and cpu controllers for it).
     static func detect() -> Cgroups {
         let manager = FileManager.default
-        if manager.fileExists(atPath: "\(mount)/cgroup.controllers") {
-            let root = mount
-            let folder = "\(root)/\(parent)"
+        if let offered = try? String(contentsOfFile: "\(mount)/cgroup.controllers", encoding: .utf8) {
+            let controllers = Set(offered.split(whereSeparator: \.isWhitespace).map(String.init)).intersection(["memory", "pids", "cpu"])
+            let folder = "\(mount)/\(parent)"
             guard mkdirIfNeeded(folder) else { return .unavailable("cannot create \(folder): \(String(cString: strerror(errno)))") }
+            let enable = controllers.sorted().map { "+\($0)" }.joined(separator: " ")
             // Controllers must be enabled on every level above the step's cgroup.
-            for level in [root, folder] {
-                guard write("+memory +pids +cpu", to: "\(level)/cgroup.subtree_control") else {
-                    return .unavailable(
-                        "cannot enable the memory, pids and cpu controllers in \(level)/cgroup.subtree_control: \(String(cString: strerror(errno)))"
-                    )
+            for level in [mount, folder] where !enable.isEmpty {
+                if write(enable, to: "\(level)/cgroup.subtree_control") { continue }
+                // A cgroup with processes of its own cannot enable controllers for its children
+                // (in a container, the root holds every process): they move to a leaf first.
+                guard errno == EBUSY, moveProcesses(of: level, to: "\(level)/devsys-processes"), write(enable, to: "\(level)/cgroup.subtree_control")
+                else {
+                    return .unavailable("cannot enable \(enable) in \(level)/cgroup.subtree_control: \(String(cString: strerror(errno)))")
                 }
             }
-            return .v2(root: folder)
+            return .v2(root: folder, controllers: controllers)
         }
         func controller(_ name: String) -> String? {
             let base = "\(mount)/\(name)"
@@ -85,7 +89,7 @@ public enum Cgroups: Sendable, Hashable {
     /// The folders of step `name`'s cgroup (one per v1 controller).
     func folders(of name: String) -> [String] {
         switch self {
-        case .v2(let root): ["\(root)/\(name)"]
+        case .v2(let root, _): ["\(root)/\(name)"]
         case .v1(let memory, let pids, let cpu): [memory, pids, cpu].compactMap { $0.map { "\($0)/\(name)" } }
         case .unavailable: []
         }
@@ -113,14 +117,16 @@ public enum Cgroups: Sendable, Hashable {
     func settings(for name: String, limits: Sandbox.Limits) -> [(String, String)] {
         let period = 100_000
         switch self {
-        case .v2(let root):
+        case .v2(let root, let controllers):
             let folder = "\(root)/\(name)"
             var settings: [(String, String)] = []
-            if let bytes = limits.memoryBytes {
+            if let bytes = limits.memoryBytes, controllers.contains("memory") {
                 settings += [("\(folder)/memory.max", String(bytes)), ("\(folder)/memory.swap.max", "0")]
             }
-            if let processes = limits.processes { settings.append(("\(folder)/pids.max", String(processes))) }
-            if let cpus = limits.cpus { settings.append(("\(folder)/cpu.max", "\(max(1000, Int(cpus * Double(period)))) \(period)")) }
+            if let processes = limits.processes, controllers.contains("pids") { settings.append(("\(folder)/pids.max", String(processes))) }
+            if let cpus = limits.cpus, controllers.contains("cpu") {
+                settings.append(("\(folder)/cpu.max", "\(max(1000, Int(cpus * Double(period)))) \(period)"))
+            }
             return settings
         case .v1(let memory, let pids, let cpu):
             var settings: [(String, String)] = []
@@ -147,7 +153,7 @@ public enum Cgroups: Sendable, Hashable {
     func oomKills(_ name: String) -> Int {
         let file: String
         switch self {
-        case .v2(let root): file = "\(root)/\(name)/memory.events"
+        case .v2(let root, _): file = "\(root)/\(name)/memory.events"
         case .v1(let memory?, _, _): file = "\(memory)/\(name)/memory.oom_control"
         default: return 0
         }
@@ -186,7 +192,7 @@ public enum Cgroups: Sendable, Hashable {
         var names: Set<String> = [name]
         let parents: [String]
         switch self {
-        case .v2(let root): parents = [root]
+        case .v2(let root, _): parents = [root]
         case .v1(let memory, let pids, let cpu): parents = [memory, pids, cpu].compactMap { $0 }
         case .unavailable: parents = []
         }
@@ -196,6 +202,14 @@ public enum Cgroups: Sendable, Hashable {
             }
         }
         for name in names { end(name) }
+    }
+
+    /// Moves every process of cgroup `folder` into the leaf `leaf` (made when missing). Kernel
+    /// threads that cannot move are left; false when the leaf cannot be made.
+    static func moveProcesses(of folder: String, to leaf: String) -> Bool {
+        guard mkdirIfNeeded(leaf) else { return false }
+        for pid in pids(in: folder) { _ = write(String(pid), to: "\(leaf)/cgroup.procs") }
+        return true
     }
 
     static func pids(in folder: String) -> [pid_t] {
