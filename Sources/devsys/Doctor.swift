@@ -64,6 +64,10 @@ extension Devsys {
                 if hosts {
                     checks += HostCheck.run(config.hosts, control: control).map { Check(name: "host \($0.host)", ok: $0.ok, detail: $0.message) }
                 }
+            } else {
+                checks.append(
+                    Check(name: "repository", ok: true, detail: "none found here; run in a control repository (or give --repo) to check its agents and hosts")
+                )
             }
             if json {
                 try printJSON(checks)
