@@ -245,14 +245,30 @@ struct DeployReportText {
 
     init(_ report: DeploymentAgent.Report) {
         var lines: [String] = []
+        let ref = ControlRefs.environment(report.environment)
         if report.succeeded {
             lines.append("deployed \(shortHex(report.commit)) to \(report.environment)" + (report.tag.map { " as \($0)" } ?? ""))
+            if let to = report.rollbackTo, let from = report.rolledBackFrom {
+                lines.append("a rollback to \(to): \(shortHex(from)) is marked bad in \(report.environment)")
+            }
+            if !report.tasksRolledBack.isEmpty {
+                lines.append("no longer live (back to merged): \(report.tasksRolledBack.joined(separator: ", "))")
+            }
         } else {
             lines.append("deploy of \(shortHex(report.commit)) to \(report.environment) FAILED: \(report.rollout.failure ?? "")")
-            lines.append("every host was rolled back; \(shortHex(report.commit)) is marked bad in \(report.environment)")
-            if let reset = report.resetTo { lines.append("\(ControlRefs.environment(report.environment)) is back on \(shortHex(reset))") }
+            if report.rollout.nothingToRollBackTo {
+                lines.append(
+                    "nothing to roll back to: no host serves a revision now (as before the first deploy); "
+                        + "\(shortHex(report.commit)) is marked bad in \(report.environment)"
+                )
+                if report.refRemoved { lines.append("\(ref) is removed again (it named nothing before)") }
+            } else {
+                lines.append("every host was rolled back; \(shortHex(report.commit)) is marked bad in \(report.environment)")
+            }
+            if let reset = report.resetTo { lines.append("\(ref) is back on \(shortHex(reset))") }
         }
         if !report.tasks.isEmpty { lines.append("tasks: \(report.tasks.joined(separator: ", "))") }
+        if !report.tasksChecked.isEmpty { lines.append("acceptance checks of: \(report.tasksChecked.joined(separator: ", "))") }
         for host in report.rollout.hosts {
             var line = "  \(host.host)/\(host.app): \(host.revision)"
             if let bytes = host.bytesSent, let entries = host.entriesSent {
