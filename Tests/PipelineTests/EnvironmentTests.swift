@@ -299,6 +299,65 @@ import Testing
         #expect(try refs.desired()?.hex == a)
     }
 
+    /// The release commands of a PHP app (`build`, `release.before_switch|once|after_switch`) on
+    /// two hosts: `once` runs on exactly one, and a failing build leaves both on the old revision.
+    @Test func buildAndReleaseCommandsRunAroundTheSwitchAndAFailingBuildSwitchesNoHost() async throws {
+        let setup = try Setup(
+            apps: """
+                  web:
+                    path: app
+                    test: sh tests/run.sh
+                    shared: [storage/]
+                    build: ["test ! -e fail-build || { echo 'composer: no lock file' >&2; exit 3; }", "echo built > built.txt"]
+                    release:
+                      before_switch: ["echo before >> $DEVSYS_SHARED/storage/steps.log"]
+                      once: ["echo migrated-on-$(basename $(dirname $DEVSYS_APP_ROOT)) >> $DEVSYS_SHARED/storage/migrations.log"]
+                      after_switch: ["test -L ../../current && echo after >> $DEVSYS_SHARED/storage/steps.log"]
+                """
+        )
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try await ship("371-first", setup, controller)
+        let first = try setup.repo.rev("main")
+        #expect(setup.served(0) == first && setup.served(1) == first)
+        for index in 0..<2 {
+            let built = try String(contentsOfFile: setup.hostRoots[index] + "/web/current/built.txt", encoding: .utf8)
+            #expect(built == "built\n", "build ran in the new revision on h\(index + 1)")
+            let steps = try String(contentsOfFile: setup.hostRoots[index] + "/web/shared/storage/steps.log", encoding: .utf8)
+            #expect(steps == "before\nafter\n", "h\(index + 1): \(steps)")
+        }
+        let migrations = (0..<2).compactMap {
+            try? String(contentsOfFile: setup.hostRoots[$0] + "/web/shared/storage/migrations.log", encoding: .utf8)
+        }
+        #expect(migrations == ["migrated-on-h1\n"], "once: on exactly one of the two hosts")
+        let tag = try #require(try setup.refs.tags().last)
+        #expect(tag.message.contains("build: test ! -e fail-build"), "the build's output is in the tag: \(tag.message)")
+
+        // A commit whose build fails: no host switches, the new revisions are gone, nothing is bad.
+        try setup.repo.write("app/fail-build", "1\n")
+        try setup.repo.commit("Breaks the build")
+        let broken = try #require(ObjectID(hex: try setup.repo.rev("main")))
+        let refs = try setup.refs
+        try refs.move(to: broken, expecting: ObjectID(hex: first), message: "push")
+        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
+        #expect {
+            try agent.deploy(environment: "staging", commit: broken, actor: "devsys", reason: "env ref moved")
+        } throws: { error in
+            "\(error)".contains("build command 'test ! -e fail-build") && "\(error)".contains("composer: no lock file")
+        }
+        #expect(setup.live(0) == first && setup.live(1) == first, "every host on the old revision")
+        for index in 0..<2 {
+            let revisions = try FileManager.default.contentsOfDirectory(atPath: setup.hostRoots[index] + "/web/revisions")
+            #expect(!revisions.contains { $0.hasSuffix(String(broken.hex.prefix(12))) }, "the unbuilt revision is removed: \(revisions)")
+            let log = try String(contentsOfFile: setup.hostRoots[index] + "/web/.devsys/log", encoding: .utf8)
+            #expect(log.contains("composer: no lock file"), "the output is in the deploy log")
+        }
+        #expect(try refs.badReason(broken) == nil)
+        #expect(
+            migrations
+                == (0..<2).compactMap { try? String(contentsOfFile: setup.hostRoots[$0] + "/web/shared/storage/migrations.log", encoding: .utf8) }
+        )
+    }
+
     @Test func driftOnAHostIsReportedAndHealed() async throws {
         let setup = try Setup()
         let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
