@@ -229,6 +229,15 @@ import Testing
         let failed = try #require(try controller.store.events(limit: 50).last { $0.kind == "deploy.failed" })
         #expect(failed.message.contains("nothing to roll back to"), "\(failed.message)")
         #expect(try controller.store.task(id: "314-first")?.state == .failed)
+
+        // `devsys deploy --force` of the same commit runs the checks of the task it brings (not 0/0).
+        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
+        let again = try EnvironmentActions(agent: agent).deploy(environment: "staging", force: true, by: Principal(name: "Ada", role: .deployer))
+        #expect(!again.succeeded)
+        #expect(again.tasksChecked == ["314-first"])
+        #expect(again.rollout.hosts.allSatisfy { $0.verification?.checks.count == 1 })
+        #expect(again.rollout.nothingToRollBackTo && again.refRemoved)
+        #expect(setup.live(0) == nil && setup.live(1) == nil)
     }
 
     @Test func movingTheEnvRefBackWithGitRollsBackWithinOneRun() async throws {
