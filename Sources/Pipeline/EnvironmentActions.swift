@@ -207,7 +207,7 @@ public enum EnvironmentActionError: Error, Sendable, CustomStringConvertible {
             var text = reason + "\nnothing was switched"
             if let restored { text += "; \(ref) is back on \(restored.short)" }
             if let kept { text += "; \(ref) stays on \(kept.short), which a running controller deploys when the hosts answer" }
-            return text
+            return text + "; nothing is marked bad: run it again once the cause is fixed"
         case .outage(let outage, let ref, let restored, let removed):
             var text = outage.description
             if let restored { text += "\n\(ref) is back on \(restored.short)" }

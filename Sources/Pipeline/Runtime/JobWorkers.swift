@@ -88,7 +88,7 @@ struct JobWorkers: Service {
         } catch {
             logger.error("\(job.key.step.rawValue) \(job.key.taskID): \(error)", metadata: metadata)
         }
-        if let firstEvent { await logDeployOutcomes(after: firstEvent, metadata: metadata) }
+        if let firstEvent { await logDeployOutcomes(of: Reconciler.environment(ofDeploy: job.key), after: firstEvent, metadata: metadata) }
         running.remove(job)
         busy.remove(job)
         queueChanged.signal()
@@ -97,11 +97,12 @@ struct JobWorkers: Service {
 
     /// Prints what a deploy job ended with — deployed, rolled back, failed, refused, retried,
     /// gave up — as `devsys serve` and `run` show it (the events say the same).
-    private func logDeployOutcomes(after firstEvent: Int64, metadata: Logger.Metadata) async {
+    private func logDeployOutcomes(of environment: String, after firstEvent: Int64, metadata: Logger.Metadata) async {
         let outcomes: Set<EventKind> = [.deploySucceeded, .rollback, .deployFailed, .deployRefused, .deployError, .deployGaveUp]
         guard let events = try? await offload({ [store] in try store.events(after: firstEvent) }) else { return }
         for event in events {
-            guard let kind = event.eventKind, outcomes.contains(kind) else { continue }
+            // Another environment's deploy may run meanwhile: its lane prints its own.
+            guard let kind = event.eventKind, outcomes.contains(kind), event.data["env"] == environment else { continue }
             let line = "\(kind.rawValue): \(event.message.firstLine)"
             switch kind {
             case .deploySucceeded, .rollback: logger.notice("\(line)", metadata: metadata)
