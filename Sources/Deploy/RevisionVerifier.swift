@@ -1,10 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import Git
+import NIOCore
+import NIOPosix
 import Specs
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Checks over HTTP that a host serves a revision (DESIGN §5): `GET <url>/REVISION` must give
 /// the commit id — PHP's realpath and OPcache caches can keep serving the old tree after a
@@ -133,7 +132,10 @@ public struct RevisionVerifier: Sendable {
     }
 }
 
-/// A blocking GET with URLSession, no caches, no cookies.
+/// A blocking GET through AsyncHTTPClient: no caches, no cookies, no redirects followed (a check
+/// for a 302 sees the 302), one connection per request (`Connection: close`), so every answer is
+/// what the server sent for that request — a web server started again is never met on a stale
+/// pooled connection. Called from plain threads (a rollout's, a command's), never an event loop.
 public enum HTTPGet {
     public struct Response: Sendable {
         public var status: Int?
@@ -141,35 +143,47 @@ public enum HTTPGet {
         public var error: String?
     }
 
-    private final class Box: @unchecked Sendable {
-        var response = Response(status: nil, body: Data(), error: "no response")
-    }
-
-    static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpShouldSetCookies = false
-        return URLSession(configuration: configuration)
+    /// One client for the process, on NIO's shared event loops; monitoring's HTTP checks can share it.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        // Fail at once when nothing listens: the verifier waits and asks again itself, with
+        // backoff; the client's own retries would hold each request until its deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     public static func fetch(_ url: String, timeout: Duration) -> Response {
-        guard let target = URL(string: url) else { return Response(status: nil, body: Data(), error: "not a URL: \(url)") }
-        var request = URLRequest(url: target)
-        request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        request.cachePolicy = .reloadIgnoringLocalCacheData
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            if let error {
-                box.response = Response(status: nil, body: Data(), error: error.localizedDescription)
-            } else {
-                box.response = Response(status: (response as? HTTPURLResponse)?.statusCode, body: data ?? Data(), error: nil)
-            }
-            done.signal()
+        var request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: .GET)
+        } catch {
+            return Response(status: nil, body: Data(), error: "not a URL: \(url)")
         }
-        task.resume()
-        done.wait()
-        return box.response
+        request.headers.replaceOrAdd(name: "Connection", value: "close")
+        request.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        do {
+            let response = try client.execute(request: request, deadline: .now() + .nanoseconds(nanoseconds)).wait()
+            let body = response.body.map { Data($0.readableBytesView) } ?? Data()
+            return Response(status: Int(response.status.code), body: body, error: nil)
+        } catch {
+            return Response(status: nil, body: Data(), error: describe(error))
+        }
+    }
+
+    /// What went wrong, in words a person reads in a deploy report.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            return "timed out before any response (\(error))"
+        case let error as IOError:
+            return "could not connect: \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+        case let error as NIOConnectionError:
+            return "could not connect: " + (error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)")
+        default:
+            return "\(error)"
+        }
     }
 }
