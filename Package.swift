@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -39,7 +40,16 @@ let package = Package(
         .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", "Processes"]),
         // Reaching a host: the transports (one long-lived SSH shell, or a folder here) and the open connections.
         .target(name: "Hosts", dependencies: ["Git", "SSH", "Specs", "Processes"]),
-        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Hosts"]),
+        .target(
+            name: "Deploy",
+            dependencies: [
+                "Git", "SSH", "Specs", "Hosts",
+                // Deploy verification over HTTP (monitoring's HTTP checks to come share the client).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),

@@ -21,6 +21,8 @@ public enum DeployError: Error, Sendable, Hashable, CustomStringConvertible {
     case uploadAborted(host: String, revision: String, reason: String)
     /// A file of the tree cannot go into a tar stream.
     case unsupportedEntry(path: String, reason: String)
+    /// A `build` or `release` command of the app failed on the host (`output`: what it printed).
+    case releaseCommandFailed(host: String, step: String, command: String, status: Int32, output: String)
 
     public var description: String {
         switch self {
@@ -44,6 +46,8 @@ public enum DeployError: Error, Sendable, Hashable, CustomStringConvertible {
                 + "the partial upload is removed by the next deploy."
         case .unsupportedEntry(let path, let reason):
             "cannot ship '\(path)': \(reason)"
+        case .releaseCommandFailed(let host, let step, let command, let status, let output):
+            "\(host): \(step) command '\(command)' failed (exit status \(status))" + (output.isEmpty ? "" : ":\n\(output)")
         }
     }
 }

@@ -71,11 +71,13 @@ extension HostDeployer {
             """
         if let base {
             let deletions = base.changes.deleted
+            let unlink = unlinkSharedScript(in: ".incoming-" + revision.folderName)
             try run(
                 setUp + "\n" + """
-                    cp -al \(ShellWord.quote(base.revision.folderName)) \(incoming) && rm -f \(incoming)/REVISION && cd \(incoming) \
-                    && xargs -0 rm -rf --\(base.changes.leavesEmptyFolders ? " && { find . -mindepth 1 -type d -empty -delete 2>/dev/null || true; }" : "")
-                    """,
+                    cp -al \(ShellWord.quote(base.revision.folderName)) \(incoming) && rm -f \(incoming)/REVISION || exit 3
+                    """ + (unlink.isEmpty ? "" : "\n" + unlink) + "\n" + """
+                        cd \(incoming) && xargs -0 rm -rf --\(base.changes.leavesEmptyFolders ? " && { find . -mindepth 1 -type d -empty -delete 2>/dev/null || true; }" : "")
+                        """,
                 step: "staging \(revision.folderName) from \(base.revision.folderName)",
                 timeout: uploadTimeout,
                 input: { write in
@@ -100,6 +102,7 @@ extension HostDeployer {
               echo 'the tar stream ended before its REVISION file: upload incomplete' >&2; exit 4
             fi
             if [ -e \(name) ]; then echo "revisions/"\(name)" appeared during the upload" >&2; exit 5; fi
+            \(linkSharedScript(in: ".incoming-" + revision.folderName))
             mv \(incoming) \(name) && printf '%s\\n' \(ShellWord.quote(log)) >> ../.devsys/log
             """
         var bytes = 0

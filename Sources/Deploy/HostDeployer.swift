@@ -29,6 +29,10 @@ public struct HostDeployer: Sendable {
     public var uploadTimeout: Duration = .seconds(30 * 60)
     /// A lock older than this whose owner is a dead process of this machine is broken.
     public var staleLockAge: Duration = .seconds(30 * 60)
+    /// Paths kept in `<root>/<app>/shared/` and linked into each revision (`storage/`, `.env`).
+    public var shared: [String] = []
+    /// Paths made writable for the deploy user's group in each revision (or in `shared/`).
+    public var writable: [String] = []
 
     /// Throws `DeployError.invalidName` for an app name that is not one plain folder name
     /// (letters, digits, `.`, `_`, `-`; no `..`, no `/`) or a root with a `..` part or control

@@ -1,22 +1,27 @@
+import AsyncHTTPClient
 import Foundation
 import Git
+import NIOCore
+import NIOPosix
 import Specs
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Checks over HTTP that a host serves a revision (DESIGN §5): `GET <url>/REVISION` must give
 /// the commit id — PHP's realpath and OPcache caches can keep serving the old tree after a
 /// switch — and each `http` acceptance check of the spec must pass.
+///
+/// A failure is one of two kinds: a *regression* (an answer that is wrong: another `REVISION`, a
+/// check's status or body, a 5xx) or an *infrastructure* failure (no answer at all: the web server
+/// down, the host unreachable, DNS, a timeout before any response). Only a regression is the
+/// commit's fault.
 public struct RevisionVerifier: Sendable {
     /// For each request.
     public var timeout: Duration
-    /// `REVISION` is asked this many times, `pause` apart, before the host is said to serve an old tree.
+    /// `REVISION` is asked this many times before the host is said to serve an old tree (or to
+    /// be unreachable); the pauses between start at `pause` and double each time.
     public var revisionAttempts: Int
     public var pause: Duration
 
-    public init(timeout: Duration = .seconds(10), revisionAttempts: Int = 5, pause: Duration = .milliseconds(400)) {
+    public init(timeout: Duration = .seconds(10), revisionAttempts: Int = 5, pause: Duration = .milliseconds(200)) {
         self.timeout = timeout
         self.revisionAttempts = max(1, revisionAttempts)
         self.pause = pause
@@ -35,6 +40,17 @@ public struct RevisionVerifier: Sendable {
         public var passed: Bool
         /// Why it failed, in words; nil when it passed.
         public var failure: String?
+
+        /// Failed without any answer: nothing says the commit is wrong.
+        public var unanswered: Bool { !passed && status == nil }
+    }
+
+    /// Whose fault a failed verification is.
+    public enum FailureKind: String, Sendable, Hashable, Codable {
+        /// The host answered wrongly: the commit is at fault.
+        case regression
+        /// The host (or its web server) did not answer: nothing is known about the commit.
+        case infrastructure
     }
 
     public struct Report: Sendable, Hashable, Codable {
@@ -47,6 +63,16 @@ public struct RevisionVerifier: Sendable {
 
         public var servesExpectedRevision: Bool { revision.passed }
         public var passed: Bool { revision.passed && checks.allSatisfy(\.passed) }
+
+        /// Nil when it passed. No answer to `REVISION` is an infrastructure failure whatever the
+        /// checks gave; otherwise any wrong answer is a regression, and checks that got no answer
+        /// at all are an infrastructure failure.
+        public var failureKind: FailureKind? {
+            if passed { return nil }
+            if revision.unanswered { return .infrastructure }
+            if !revision.passed { return .regression }
+            return checks.contains { !$0.passed && !$0.unanswered } ? .regression : .infrastructure
+        }
 
         /// "serves 1a2b3c4d5e6f; 2/2 checks passed" or the first failures.
         public var summary: String {
@@ -61,8 +87,10 @@ public struct RevisionVerifier: Sendable {
     /// times), then runs each check once. Never throws: every failure is in the report.
     public func verify(url: String, expectedCommit: ObjectID, checks: [TaskSpec.HTTPProbe]) -> Report {
         var revision = probe(url: url, path: "/REVISION", expectedStatus: 200, bodyContains: nil, expectedBody: expectedCommit.hex)
+        var wait = Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18
         for _ in 1..<revisionAttempts where !revision.passed {
-            Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: wait)
+            wait *= 2
             revision = probe(url: url, path: "/REVISION", expectedStatus: 200, bodyContains: nil, expectedBody: expectedCommit.hex)
         }
         let served = revision.status == 200 ? revision.bodySnippet.trimmingCharacters(in: .whitespacesAndNewlines) : nil
@@ -104,7 +132,10 @@ public struct RevisionVerifier: Sendable {
     }
 }
 
-/// A blocking GET with URLSession, no caches, no cookies.
+/// A blocking GET through AsyncHTTPClient: no caches, no cookies, no redirects followed (a check
+/// for a 302 sees the 302), one connection per request (`Connection: close`), so every answer is
+/// what the server sent for that request — a web server started again is never met on a stale
+/// pooled connection. Called from plain threads (a rollout's, a command's), never an event loop.
 public enum HTTPGet {
     public struct Response: Sendable {
         public var status: Int?
@@ -112,35 +143,47 @@ public enum HTTPGet {
         public var error: String?
     }
 
-    private final class Box: @unchecked Sendable {
-        var response = Response(status: nil, body: Data(), error: "no response")
-    }
-
-    static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpShouldSetCookies = false
-        return URLSession(configuration: configuration)
+    /// One client for the process, on NIO's shared event loops; monitoring's HTTP checks can share it.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        // Fail at once when nothing listens: the verifier waits and asks again itself, with
+        // backoff; the client's own retries would hold each request until its deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     public static func fetch(_ url: String, timeout: Duration) -> Response {
-        guard let target = URL(string: url) else { return Response(status: nil, body: Data(), error: "not a URL: \(url)") }
-        var request = URLRequest(url: target)
-        request.timeoutInterval = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        request.cachePolicy = .reloadIgnoringLocalCacheData
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            if let error {
-                box.response = Response(status: nil, body: Data(), error: error.localizedDescription)
-            } else {
-                box.response = Response(status: (response as? HTTPURLResponse)?.statusCode, body: data ?? Data(), error: nil)
-            }
-            done.signal()
+        var request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: .GET)
+        } catch {
+            return Response(status: nil, body: Data(), error: "not a URL: \(url)")
         }
-        task.resume()
-        done.wait()
-        return box.response
+        request.headers.replaceOrAdd(name: "Connection", value: "close")
+        request.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        do {
+            let response = try client.execute(request: request, deadline: .now() + .nanoseconds(nanoseconds)).wait()
+            let body = response.body.map { Data($0.readableBytesView) } ?? Data()
+            return Response(status: Int(response.status.code), body: body, error: nil)
+        } catch {
+            return Response(status: nil, body: Data(), error: describe(error))
+        }
+    }
+
+    /// What went wrong, in words a person reads in a deploy report.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
+            return "timed out before any response (\(error))"
+        case let error as IOError:
+            return "could not connect: \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+        case let error as NIOConnectionError:
+            return "could not connect: " + (error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)")
+        default:
+            return "\(error)"
+        }
     }
 }

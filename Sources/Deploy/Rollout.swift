@@ -7,20 +7,37 @@ public struct RolloutTarget: Sendable {
     public var deployer: HostDeployer
     /// Where the host serves this app (`hosts.<name>.url`); nil: no HTTP verification possible.
     public var url: String?
+    /// `apps.<app>.build`: run in the new revision on every host before any host switches.
+    public var build: [String]
+    /// `apps.<app>.release`.
+    public var release: ProjectConfig.App.Release
+    /// `hosts.<name>.php_error_log`: the lines it gains during verification are kept.
+    public var phpErrorLog: String?
 
-    public init(deployer: HostDeployer, url: String?) {
+    public init(
+        deployer: HostDeployer,
+        url: String?,
+        build: [String] = [],
+        release: ProjectConfig.App.Release = .init(),
+        phpErrorLog: String? = nil
+    ) {
         self.deployer = deployer
         self.url = url
+        self.build = build
+        self.release = release
+        self.phpErrorLog = phpErrorLog
     }
 
     /// "web1" or "web1/blog" when a host has several apps.
     public var label: String { deployer.host + "/" + deployer.app }
 }
 
-/// Deploys one commit to every host of an environment (DESIGN §5): lock all, prepare all, switch
-/// all, verify all. No host switches before every host holds the complete revision; when one host
-/// fails verification (or a switch fails), every host that switched goes back to what it served
-/// before. Nothing here touches git: the caller tags, marks bad revisions and moves refs.
+/// Deploys one commit to every host of an environment (DESIGN §5): lock all, prepare all (upload,
+/// link `shared`), run `build`, `release.before_switch` and `release.once` (on one host), switch
+/// all (each followed by `release.after_switch`), verify all. No host switches before every host
+/// holds the complete, built revision; when one host fails verification (or a switch fails),
+/// every host that switched goes back to what it served before — or, on a first deploy, to
+/// serving nothing. Nothing here touches git: the caller tags, marks bad revisions and moves refs.
 public struct Rollout: Sendable {
     public var targets: [RolloutTarget]
     public var commit: ObjectID
@@ -68,8 +85,14 @@ public struct Rollout: Sendable {
         public var verification: RevisionVerifier.Report?
         /// Set when verification was impossible (no url).
         public var note: String?
-        /// The host was rolled back to `previousRevision` after a failure.
+        /// The host was rolled back to `previousRevision` after a failure (with no previous
+        /// revision: `current` was removed).
         public var rolledBack: Bool
+        /// What the app's `build` and `release` commands printed here.
+        public var commands: [HostDeployer.CommandsOutput] = []
+        /// The lines `hosts.<name>.php_error_log` gained while the host was verified; nil when
+        /// no log is configured (or it could not be read: see `note`).
+        public var phpErrorLines: [String]?
     }
 
     public struct Result: Sendable, Codable, Hashable {
@@ -77,7 +100,11 @@ public struct Rollout: Sendable {
         public var hosts: [HostOutcome]
         /// Nil when every host serves the commit and passed verification.
         public var failure: String?
+        /// Whose fault the failure is: only a regression marks the commit bad.
+        public var failureKind: RevisionVerifier.FailureKind?
         public var succeeded: Bool { failure == nil }
+        /// A failed first deploy: no host had a revision to go back to, so none serves one now.
+        public var nothingToRollBackTo: Bool { !succeeded && hosts.allSatisfy { $0.previousRevision == nil } }
     }
 
     /// Runs the rollout. Throws (with nothing switched) when a host cannot be locked or prepared;
@@ -118,6 +145,9 @@ public struct Rollout: Sendable {
             )
         }
 
+        // The app's commands in the new revisions; any failure stops the deploy before a switch.
+        try runReleaseCommands(prepared, outcomes: &outcomes, progress: progress)
+
         // Switch everywhere; a failed switch undoes the switches made.
         var switched: [Int] = []
         for (index, target) in targets.enumerated() {
@@ -127,34 +157,60 @@ public struct Rollout: Sendable {
                 }
                 switched.append(index)
                 progress("\(target.label): serving \(prepared[index].revision.folderName)")
+                if !target.release.afterSwitch.isEmpty {
+                    outcomes[index].commands.append(
+                        try target.deployer.runCommands(target.release.afterSwitch, step: "after_switch", in: prepared[index].revision)
+                    )
+                    progress("\(target.label): after_switch done")
+                }
             } catch {
                 let failure = "\(target.label): switch failed: \(error)"
-                rollBack(switched, prepared: prepared, outcomes: &outcomes, progress: progress)
-                return Result(commit: commit.hex, hosts: outcomes, failure: failure)
+                progress(failure)
+                rollBack(switched.contains(index) ? switched : switched + [index], prepared: prepared, outcomes: &outcomes, progress: progress)
+                return Result(commit: commit.hex, hosts: outcomes, failure: failure, failureKind: .infrastructure)
             }
         }
 
-        // Verify everywhere at once.
-        let reports =
-            (try? Self.parallel(targets) { target -> RevisionVerifier.Report? in
-                guard let url = target.url else { return nil }
-                return verifier.verify(url: url, expectedCommit: commit, checks: checks)
-            }) ?? []
-        var failures: [String] = []
+        // Verify everywhere at once, reading what each host's PHP error log gains meanwhile.
+        let verified = Self.concurrently(targets) { target -> Verified in verify(target) }
+        var regressions: [String] = []
+        var outages: [String] = []
         for (index, target) in targets.enumerated() {
-            let report = index < reports.count ? reports[index] : nil
-            outcomes[index].verification = report
-            if let report {
+            let result = verified[index]
+            outcomes[index].verification = result.report
+            outcomes[index].phpErrorLines = result.phpErrorLines
+            if let problem = result.logProblem { outcomes[index].note = problem }
+            if let report = result.report {
                 progress("\(target.label): \(report.summary)")
-                if !report.passed { failures.append("\(target.label): \(report.summary)") }
+                switch report.failureKind {
+                case .regression: regressions.append("\(target.label): \(report.summary)")
+                case .infrastructure: outages.append("\(target.label): \(report.summary)")
+                case nil: break
+                }
             } else {
                 outcomes[index].note = "not verified: hosts.\(target.deployer.host).url is not set"
                 progress("\(target.label): not verified (no url in devsys.yaml)")
             }
+            if let lines = result.phpErrorLines, !lines.isEmpty {
+                progress("\(target.label): the PHP error log gained \(lines.count) line(s) during verification")
+            }
         }
-        if !failures.isEmpty {
+        if !regressions.isEmpty || !outages.isEmpty {
             rollBack(switched, prepared: prepared, outcomes: &outcomes, progress: progress)
-            return Result(commit: commit.hex, hosts: outcomes, failure: "verification failed on " + failures.joined(separator: "; "))
+            if !regressions.isEmpty {
+                return Result(
+                    commit: commit.hex,
+                    hosts: outcomes,
+                    failure: "verification failed on " + (regressions + outages).joined(separator: "; "),
+                    failureKind: .regression
+                )
+            }
+            return Result(
+                commit: commit.hex,
+                hosts: outcomes,
+                failure: "verification could not reach " + outages.joined(separator: "; "),
+                failureKind: .infrastructure
+            )
         }
 
         for (index, target) in targets.enumerated() {
@@ -163,7 +219,91 @@ public struct Rollout: Sendable {
                 progress("\(target.label): pruned \(removed.map(\.folderName).joined(separator: ", "))")
             }
         }
-        return Result(commit: commit.hex, hosts: outcomes, failure: nil)
+        return Result(commit: commit.hex, hosts: outcomes, failure: nil, failureKind: nil)
+    }
+
+    /// `build` and `release.before_switch` on every host with a new revision (all at once), then
+    /// `release.once` on the first such host of each app. A revision already on the host (a
+    /// rollback, a repeated job) was built when it was uploaded: nothing runs for it. When a
+    /// command fails, the new revisions are removed (so the next deploy builds them again) and
+    /// the error is thrown: no host has switched.
+    func runReleaseCommands(_ prepared: [PreparedStep], outcomes: inout [HostOutcome], progress: @escaping @Sendable (String) -> Void) throws {
+        let targets = targets
+        let fresh = targets.indices.filter { prepared[$0].upload?.alreadyPresent == false }
+        var onceHosts: [String: Int] = [:]
+        for index in fresh where !targets[index].release.once.isEmpty && onceHosts[targets[index].deployer.app] == nil {
+            onceHosts[targets[index].deployer.app] = index
+        }
+        guard fresh.contains(where: { !targets[$0].build.isEmpty || !targets[$0].release.beforeSwitch.isEmpty }) || !onceHosts.isEmpty else {
+            return
+        }
+        let runs = Self.parallelResults(fresh) { index -> [HostDeployer.CommandsOutput] in
+            let target = targets[index]
+            let revision = prepared[index].revision
+            var outputs: [HostDeployer.CommandsOutput] = []
+            for (step, commands) in [("build", target.build), ("before_switch", target.release.beforeSwitch)] where !commands.isEmpty {
+                progress("\(target.label): \(step): \(commands.joined(separator: "; "))")
+                // Builds (composer install) can take long: the upload's limit, not a command's.
+                outputs.append(try target.deployer.runCommands(commands, step: step, in: revision, timeout: target.deployer.uploadTimeout))
+            }
+            return outputs
+        }
+        var failure: Error?
+        for (position, index) in fresh.enumerated() {
+            switch runs[position] {
+            case .success(let outputs): outcomes[index].commands += outputs
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        if failure == nil {
+            for (_, index) in onceHosts.sorted(by: { $0.value < $1.value }) {
+                let target = targets[index]
+                progress("\(target.label): once: \(target.release.once.joined(separator: "; "))")
+                do {
+                    outcomes[index].commands.append(
+                        try target.deployer.runCommands(
+                            target.release.once,
+                            step: "once",
+                            in: prepared[index].revision,
+                            timeout: target.deployer.uploadTimeout
+                        )
+                    )
+                } catch {
+                    failure = error
+                    break
+                }
+            }
+        }
+        guard let failure else { return }
+        progress("release commands failed; no host switched: \(failure)")
+        for index in fresh {
+            try? targets[index].deployer.removeRevision(prepared[index].revision)
+        }
+        throw failure
+    }
+
+    /// What verifying one target gave.
+    struct Verified: Sendable {
+        var report: RevisionVerifier.Report?
+        var phpErrorLines: [String]?
+        var logProblem: String?
+    }
+
+    /// Verifies one target; with `php_error_log`, reads the log's size first and what it gained
+    /// after, over the target's own transport.
+    func verify(_ target: RolloutTarget) -> Verified {
+        guard let url = target.url else { return Verified() }
+        var offset: Int?
+        var logProblem: String?
+        if let log = target.phpErrorLog {
+            do { offset = try target.deployer.fileSize(log) } catch { logProblem = "could not read \(log): \(error)" }
+        }
+        let report = verifier.verify(url: url, expectedCommit: commit, checks: checks)
+        var lines: [String]?
+        if let log = target.phpErrorLog, let offset {
+            do { lines = try target.deployer.linesAdded(to: log, since: offset) } catch { logProblem = "could not read \(log): \(error)" }
+        }
+        return Verified(report: report, phpErrorLines: lines, logProblem: logProblem)
     }
 
     /// What preparing one target gave: the revision to switch to and what was live.
@@ -195,14 +335,32 @@ public struct Rollout: Sendable {
         return PreparedStep(revision: upload.revision, previous: live, upload: upload)
     }
 
+    /// Puts each switched host back on what it served before: the previous revision (followed by
+    /// `release.after_switch` there), or no `current` at all on a first deploy.
     private func rollBack(_ switched: [Int], prepared: [PreparedStep], outcomes: inout [HostOutcome], progress: (String) -> Void) {
         for index in switched {
             let target = targets[index]
-            guard let previous = prepared[index].previous, previous.revision != prepared[index].revision else { continue }
+            guard let previous = prepared[index].previous else {
+                do {
+                    try target.deployer.removeCurrent()
+                    outcomes[index].rolledBack = true
+                    progress("\(target.label): nothing to roll back to; current removed, the host serves no revision")
+                } catch {
+                    progress("\(target.label): REMOVING current FAILED: \(error)")
+                    outcomes[index].note = "removing current failed: \(error)"
+                }
+                continue
+            }
+            guard previous.revision != prepared[index].revision else { continue }
             do {
                 try target.deployer.rollback(to: previous.revision)
                 outcomes[index].rolledBack = true
                 progress("\(target.label): rolled back to \(previous.revision.folderName)")
+                if !target.release.afterSwitch.isEmpty {
+                    outcomes[index].commands.append(
+                        try target.deployer.runCommands(target.release.afterSwitch, step: "after_switch", in: previous.revision)
+                    )
+                }
             } catch {
                 progress("\(target.label): ROLLBACK FAILED: \(error)")
                 outcomes[index].note = "rollback to \(previous.revision.folderName) failed: \(error)"
@@ -218,6 +376,19 @@ public struct Rollout: Sendable {
     ) throws -> [Value] {
         // One thread per host: the work waits on the network, not the CPU, so it must not be
         // limited to the number of cores as `concurrentPerform` would.
+        try parallelResults(elements, body).map { try $0.get() }
+    }
+
+    /// `parallel` for work that never throws.
+    static func concurrently<Element: Sendable, Value: Sendable>(_ elements: [Element], _ body: @escaping @Sendable (Element) -> Value) -> [Value] {
+        parallelResults(elements, body).map { try! $0.get() }
+    }
+
+    /// `parallel`, keeping each element's result or error.
+    static func parallelResults<Element: Sendable, Value: Sendable>(
+        _ elements: [Element],
+        _ body: @escaping @Sendable (Element) throws -> Value
+    ) -> [Swift.Result<Value, Error>] {
         let results = ResultsBox<Value>(count: elements.count)
         let group = DispatchGroup()
         for (index, element) in elements.enumerated() {
@@ -228,7 +399,7 @@ public struct Rollout: Sendable {
             }
         }
         group.wait()
-        return try results.values.map { try $0!.get() }
+        return results.values.map { $0! }
     }
 }
 

@@ -42,6 +42,16 @@ public struct DeploymentAgent: Sendable {
         public var rollout: Rollout.Result
         /// Set when the env ref was reset to this commit after a failure.
         public var resetTo: String?
+        /// The env ref was removed after a failed first deploy (nothing to roll back to).
+        public var refRemoved: Bool = false
+        /// Set when this deploy put the environment back on an earlier deploy: that tag.
+        public var rollbackTo: String?
+        /// The commit a rollback left, now marked bad.
+        public var rolledBackFrom: String?
+        /// Tasks whose change a rollback took off the environment (now `merged` again).
+        public var tasksRolledBack: [String] = []
+        /// Tasks whose `http` acceptance checks ran: every task the commit brings to the environment.
+        public var tasksChecked: [String] = []
         public var succeeded: Bool { rollout.succeeded }
     }
 
@@ -116,8 +126,10 @@ public struct DeploymentAgent: Sendable {
             for app in plan.config.apps {
                 var deployer = try HostDeployer(transport: transport, app: app.name, root: connections.root(of: host), actor: actor)
                 deployer.commandTimeout = .seconds(120)
+                deployer.shared = app.shared
+                deployer.writable = app.writable
                 let url = host.url.map { plan.config.apps.count == 1 ? $0 : ($0.hasSuffix("/") ? $0 : $0 + "/") + app.name }
-                targets.append(RolloutTarget(deployer: deployer, url: url))
+                targets.append(RolloutTarget(deployer: deployer, url: url, build: app.build, release: app.release, phpErrorLog: host.phpErrorLog))
             }
         }
         return targets
@@ -131,22 +143,47 @@ public struct DeploymentAgent: Sendable {
         /// The deploy tag's number if it succeeds.
         public var sequence: Int
         public var hosts: [String]
-        /// The tasks it ships: merged (or deploying) tasks for this environment the commit contains.
+        /// The tasks it ships: merged (or deploying, or failed at deploy) tasks for this
+        /// environment the commit contains. They become `deploying`, then `deployed` or `failed`.
         public var tasks: [String]
+        /// Every task the commit brings to the environment (its change is not live there yet):
+        /// their `http` acceptance checks are part of the verification.
+        public var tasksChecked: [String]
         public var actor: String
         public var reason: String
         /// The commit devsys last brought the hosts to before this deploy.
         public var previous: ObjectID?
+        /// Set when the deploy goes back to an earlier deploy's commit (`devsys rollback`, or
+        /// the env ref moved there with git): what it goes back to and what it leaves.
+        public var rollback: Rollback?
         let rollout: Rollout
     }
 
+    /// A deploy that goes back: to an earlier deploy tag's commit, an ancestor of what is live.
+    public struct Rollback: Sendable {
+        public var to: DeployTag
+        /// The live commit it leaves: marked bad before the rollout.
+        public var leaving: ObjectID
+        /// Deployed tasks of the environment whose change the target does not hold.
+        public var tasksTakenOff: [String]
+    }
+
     /// Plans bringing `environment` to `commit`: reads nothing from the hosts and records nothing.
+    /// `rollbackTo` names the deploy tag a `devsys rollback` goes back to; without it, a commit
+    /// that an earlier deploy tag names and that is an ancestor of what is live is a rollback too.
     /// Throws `DeployCommandError.unknownEnvironment`, `PipelineError.invalidConfig`, `GitError`.
-    public func prepare(environment name: String, commit: ObjectID, actor: String, reason: String) throws -> PreparedDeploy {
+    public func prepare(
+        environment name: String,
+        commit: ObjectID,
+        actor: String,
+        reason: String,
+        rollbackTo: DeployTag? = nil
+    ) throws -> PreparedDeploy {
         let repository = try Repository.open(at: repositoryPath)
         let refs = EnvironmentRefs(repository: repository, environment: name)
         let plan = try plan(name, repository: repository)
-        let tasks = try tasksShipped(to: name, in: commit, repository: repository)
+        let live = try liveCommit(name)
+        let tasks = try tasksShipped(to: name, in: commit, since: live, repository: repository)
         let sequence = try refs.nextSequence()
         let apps = Dictionary(uniqueKeysWithValues: plan.config.apps.map { ($0.name, $0.path) })
         let path = repositoryPath
@@ -154,7 +191,7 @@ public struct DeploymentAgent: Sendable {
             targets: try targets(plan, actor: actor),
             commit: commit,
             sequence: sequence,
-            checks: tasks.flatMap(\.checks),
+            checks: tasks.checked.flatMap(\.checks),
             keepRevisions: plan.environment.keepRevisions,
             verifier: verifier,
             makeSource: { app in AppSource(repository: try Repository.open(at: path), path: apps[app] ?? app) }
@@ -164,12 +201,40 @@ public struct DeploymentAgent: Sendable {
             commit: commit,
             sequence: sequence,
             hosts: plan.hosts.map(\.name),
-            tasks: tasks.map(\.id),
+            tasks: tasks.shipped,
+            tasksChecked: tasks.checked.map(\.id),
             actor: actor,
             reason: reason,
-            previous: try liveCommit(name),
+            previous: live,
+            rollback: try rollback(to: commit, from: live, explicit: rollbackTo, refs: refs, repository: repository),
             rollout: rollout
         )
+    }
+
+    /// Whether going to `commit` from `live` is a rollback, and which tasks it takes off.
+    func rollback(to commit: ObjectID, from live: ObjectID?, explicit: DeployTag?, refs: EnvironmentRefs, repository: Repository) throws -> Rollback?
+    {
+        guard let live, live != commit else { return nil }
+        let target: DeployTag
+        if let explicit {
+            target = explicit
+        } else {
+            guard let tag = try refs.tags().last(where: { $0.commit == commit.hex }), try repository.isAncestor(commit, of: live) else { return nil }
+            target = tag
+        }
+        var takenOff: [String] = []
+        let deployed = try store.tasks(states: [.deployed])
+        if !deployed.isEmpty {
+            let control = ControlRepository(repository)
+            let (_, snapshots) = try control.specs(named: Set(deployed.map(\.id)), at: try control.trunkCommit().commit)
+            for task in deployed {
+                guard snapshots.first(where: { $0.id == task.id })?.spec?.deploy?.env == refs.environment,
+                    let head = task.branchHead.flatMap(ObjectID.init(hex:)), try !repository.isAncestor(head, of: commit)
+                else { continue }
+                takenOff.append(task.id)
+            }
+        }
+        return Rollback(to: target, leaving: live, tasksTakenOff: takenOff.sorted())
     }
 
     /// Does the rollout: every host brought to the commit, switched at once, verified, and all
@@ -198,45 +263,96 @@ public struct DeploymentAgent: Sendable {
         commit: ObjectID,
         actor: String,
         reason: String,
+        rollbackTo: DeployTag? = nil,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) throws -> Report {
-        let prepared = try prepare(environment: name, commit: commit, actor: actor, reason: reason)
+        let prepared = try prepare(environment: name, commit: commit, actor: actor, reason: reason, rollbackTo: rollbackTo)
         let recorder = DeployRecorder(repositoryPath: repositoryPath, store: store)
         try recorder.started(prepared)
-        return try recorder.finished(prepared, try rollout(prepared, progress: progress), progress: progress)
+        let report = try recorder.finished(prepared, try rollout(prepared, progress: progress), progress: progress)
+        if report.rollout.failureKind == .infrastructure { throw DeployOutage(report: report) }
+        return report
+    }
+
+    /// A deploy stopped by the infrastructure before it could finish (nothing switched, or what
+    /// switched was put back): the tasks it was shipping go back to `merged`, nothing is marked.
+    /// For a person's `devsys deploy`, whose env ref goes back too; the controller retries instead.
+    public func interrupted(_ environment: String, commit: ObjectID, error: String) throws {
+        let repository = try Repository.open(at: repositoryPath)
+        let tasks = try tasksShipped(to: environment, in: commit, since: nil, repository: repository).shipped
+        try store.transaction { transaction in
+            for task in tasks {
+                try transaction.transition(
+                    taskID: task,
+                    from: [.deploying],
+                    to: .merged,
+                    reason: "deploy to \(environment) did not finish (\(error.firstLine)); nothing is marked bad: deploy again"
+                )
+            }
+        }
     }
 
     /// A deploy job that kept failing before any host switched (a host unreachable, locked):
     /// the tasks it was shipping fail with the reason; the hosts still serve what they did.
     public func gaveUp(environment: String, commit: ObjectID, error: String) throws {
         let repository = try Repository.open(at: repositoryPath)
-        let tasks = try tasksShipped(to: environment, in: commit, repository: repository)
+        let tasks = try tasksShipped(to: environment, in: commit, since: nil, repository: repository).shipped
         try store.transaction { transaction in
             for task in tasks {
-                try transaction.transition(taskID: task.id, from: [.deploying], to: .failed, reason: "deploy to \(environment) gave up: \(error)")
+                try transaction.transition(taskID: task, from: [.deploying], to: .failed, reason: "deploy to \(environment) gave up: \(error)")
             }
         }
     }
 
-    /// The tasks this deploy ships: merged (or deploying) tasks for this environment whose branch
-    /// head the commit contains.
-    func tasksShipped(to environment: String, in commit: ObjectID, repository: Repository) throws -> [(id: String, checks: [TaskSpec.HTTPProbe])] {
-        let candidates = try store.tasks(states: [.merged, .deploying])
-        guard !candidates.isEmpty else { return [] }
+    /// The tasks a deploy of `commit` to `environment` concerns. `shipped`: tasks for this
+    /// environment (`deploy.env`) whose branch head the commit contains and that wait for it —
+    /// merged, deploying, or failed at an earlier deploy. `checked`: those, and every other task
+    /// whose change the commit brings (contained in it, not in `live`), with their `http` checks.
+    func tasksShipped(
+        to environment: String,
+        in commit: ObjectID,
+        since live: ObjectID?,
+        repository: Repository
+    ) throws -> (shipped: [String], checked: [(id: String, checks: [TaskSpec.HTTPProbe])]) {
+        let candidates = try store.tasks(states: [.merged, .deploying, .deployed, .failed]).filter { $0.branchHead != nil }
+        guard !candidates.isEmpty else { return ([], []) }
         let control = ControlRepository(repository)
         let (_, snapshots) = try control.specs(named: Set(candidates.map(\.id)), at: try control.trunkCommit().commit)
-        var shipped: [(id: String, checks: [TaskSpec.HTTPProbe])] = []
+        let retry = TaskRetry(repositoryPath: repositoryPath, store: store)
+        var shipped: [String] = []
+        var checked: [(id: String, checks: [TaskSpec.HTTPProbe])] = []
         for task in candidates {
-            guard let spec = snapshots.first(where: { $0.id == task.id })?.spec, spec.deploy?.env == environment,
+            guard let spec = snapshots.first(where: { $0.id == task.id })?.spec,
                 let head = task.branchHead.flatMap(ObjectID.init(hex:)), try repository.isAncestor(head, of: commit)
             else { continue }
+            var waits = spec.deploy?.env == environment && [.merged, .deploying, .failed].contains(task.state)
+            if waits, task.state == .failed { waits = try retry.failedStep(of: task) == .deploy }
+            if waits { shipped.append(task.id) }
+            let new = try live.map { try !repository.isAncestor(head, of: $0) } ?? true
+            guard waits || new else { continue }
             let checks = spec.acceptance.compactMap { check -> TaskSpec.HTTPProbe? in
                 if case .http(let probe) = check.probe { return probe }
                 return nil
             }
-            shipped.append((task.id, checks))
+            checked.append((task.id, checks))
         }
-        return shipped.sorted { $0.id < $1.id }
+        return (shipped.sorted(), checked.sorted { $0.id < $1.id })
+    }
+}
+
+/// A deploy that the infrastructure stopped after hosts switched: verification got no answer (the
+/// web server down, the host unreachable) or a switch failed. Every host that switched is back on
+/// what it served before; nothing is marked bad. The controller retries it with backoff.
+public struct DeployOutage: Error, CustomStringConvertible {
+    public var report: DeploymentAgent.Report
+
+    public var description: String {
+        let back =
+            report.rollout.nothingToRollBackTo
+            ? "nothing to roll back to: no host serves a revision (as before the first deploy)"
+            : "every host that switched is back on what it served before"
+        return "\(report.rollout.failure ?? "the deploy did not finish") — an infrastructure failure, not the commit's: \(back); "
+            + "\(report.commit.prefix(12)) is not marked bad"
     }
 }
 

@@ -53,7 +53,15 @@ public struct EnvironmentActions: Sendable {
             }
             target = "env/\(environment)@\(commit.short)"
             if let bad = try refs.badReason(commit) {
-                guard force else { throw DeployCommandError.badRevision(environment: environment, commit: commit.hex, reason: bad) }
+                guard force else {
+                    try store.appendEvent(
+                        taskID: nil,
+                        kind: .deployRefused,
+                        message: "\(environment): deploy of \(commit.short) by \(actor.name) refused: it is marked bad (\(bad)); --force deploys it",
+                        data: ["env": environment, "commit": commit.hex, "actor": actor.name]
+                    )
+                    throw DeployCommandError.badRevision(environment: environment, commit: commit.hex, reason: bad)
+                }
                 try refs.clearBad(commit, by: actor.name)
             }
             let previous = try refs.desired()
@@ -67,10 +75,25 @@ public struct EnvironmentActions: Sendable {
                     progress: progress
                 )
             } catch {
-                let message = "devsys: deploy of \(commit.short) failed before any switch"
+                // Nothing switched, or what switched is back: the env ref goes back too, so no
+                // running controller carries the promotion out later; the tasks wait again.
+                let message = "devsys: deploy of \(commit.short) did not finish"
                 var restored: ObjectID?
+                var removed = false
                 if let previous, previous != commit, (try? refs.move(to: previous, expecting: commit, message: message)) != nil {
                     restored = previous
+                } else if previous == nil, (try? refs.repository.deleteReference(refs.ref, expecting: commit)) != nil {
+                    removed = true
+                }
+                try? agent.interrupted(environment, commit: commit, error: "\(error)")
+                _ = try? store.appendEvent(
+                    taskID: nil,
+                    kind: .deployError,
+                    message: "\(environment): deploy of \(commit.short) by \(actor.name) did not finish: \(error)",
+                    data: ["env": environment, "commit": commit.hex, "actor": actor.name]
+                )
+                if let outage = error as? DeployOutage {
+                    throw EnvironmentActionError.outage(outage, ref: refs.ref, restoredTo: restored, removed: removed)
                 }
                 throw EnvironmentActionError.nothingSwitched(ref: refs.ref, reason: "\(error)", restoredTo: restored, kept: nil)
             }
@@ -94,26 +117,31 @@ public struct EnvironmentActions: Sendable {
             let repository = try Repository.open(at: agent.repositoryPath)
             let refs = EnvironmentRefs(repository: repository, environment: environment)
             try requireRole(actor, environment: environment, repository: repository, action: "roll \(environment) back")
-            let current = try refs.desired()
+            // From what is live (the env ref may name a deploy still pending or retried).
+            let live = try agent.liveCommit(environment)
+            let current = try live ?? refs.desired()
             let tag = try Self.rollbackTag(destination, refs: refs, current: current)
             target = "env/\(environment)@\(tag.name)"
             guard let commit = ObjectID(hex: tag.commit) else { throw DeployCommandError.unknownTag(tag.name, environment: environment) }
-            if let current, current != commit {
+            if live == nil, let current, current != commit {
+                // Nothing known to be live: the deploy cannot tell what it leaves; mark the env ref's commit.
                 try refs.markBad(current, by: actor.name, reason: "rolled back to \(tag.name)")
             }
             try? refs.clearBad(commit, by: actor.name)
             let why = "rollback to \(tag.name) by \(actor.name)"
             try promote(refs, to: commit, why: why)
             do {
-                return try agent.deploy(environment: environment, commit: commit, actor: actor.name, reason: why, progress: progress)
+                return try agent.deploy(environment: environment, commit: commit, actor: actor.name, reason: why, rollbackTo: tag, progress: progress)
             } catch {
                 throw EnvironmentActionError.nothingSwitched(ref: refs.ref, reason: "\(error)", restoredTo: nil, kept: commit)
             }
         }
     }
 
-    /// The deploy tag a rollback goes to. Going back by steps walks the environment's tags newest
-    /// first, counting each commit once and skipping the env ref's own commit and bad ones.
+    /// The deploy tag a rollback goes to (DESIGN §5): the environment's deploy history is its tags
+    /// in order; going back by steps walks it newest first from the live deploy, counting each
+    /// commit once and skipping the live commit itself and bad ones. After a rollback (with git or
+    /// `devsys rollback`) the commit it left is bad, so the next one goes further back.
     /// Throws `DeployCommandError.unknownTag` or `.nothingToRollBackTo`.
     public static func rollbackTag(_ destination: RollbackTarget, refs: EnvironmentRefs, current: ObjectID?) throws -> DeployTag {
         let tags = try refs.tags()
@@ -167,6 +195,9 @@ public enum EnvironmentActionError: Error, Sendable, CustomStringConvertible {
     /// The deploy stopped before any host switched (a host unreachable or locked, an upload cut).
     /// `restoredTo`: where the env ref was put back; `kept`: the commit it was left on.
     case nothingSwitched(ref: String, reason: String, restoredTo: ObjectID?, kept: ObjectID?)
+    /// Hosts switched, then verification got no answer (or a switch failed): they are back on
+    /// what they served, nothing is marked bad. `removed`: the env ref was removed (a first deploy).
+    case outage(DeployOutage, ref: String, restoredTo: ObjectID?, removed: Bool)
 
     public var description: String {
         switch self {
@@ -176,7 +207,13 @@ public enum EnvironmentActionError: Error, Sendable, CustomStringConvertible {
             var text = reason + "\nnothing was switched"
             if let restored { text += "; \(ref) is back on \(restored.short)" }
             if let kept { text += "; \(ref) stays on \(kept.short), which a running controller deploys when the hosts answer" }
-            return text
+            return text + "; nothing is marked bad: run it again once the cause is fixed"
+        case .outage(let outage, let ref, let restored, let removed):
+            var text = outage.description
+            if let restored { text += "\n\(ref) is back on \(restored.short)" }
+            if removed { text += "\n\(ref) is removed again (it named nothing before)" }
+            return text + "\nwhen the hosts and their web servers answer, deploy again (no --force needed)"
+
         }
     }
 }

@@ -78,7 +78,9 @@ public struct JobRunner: Sendable {
                 taskID: nil,
                 kind: failed.state == .dead ? .deployGaveUp : .deployError,
                 message: "\(job.key.taskID) at \(job.key.inputCommit.prefix(12)): \(error)"
-                    + (failed.state == .dead ? " — gave up after \(failed.attempts) attempts; run devsys deploy to try again" : ""),
+                    + (failed.state == .dead
+                        ? " — gave up after \(failed.attempts) attempts; run devsys deploy (or devsys task retry) to try again"
+                        : " — nothing is marked bad; retried with backoff (attempt \(failed.attempts) of \(failed.maxAttempts))"),
                 data: ["env": environment, "commit": job.key.inputCommit]
             )
             return

@@ -79,7 +79,23 @@ extension Reconciler {
             let refs = EnvironmentRefs(repository: control.repository, environment: environment)
             let desired = try refs.desired()
             if let desired, try desired == trunk || control.repository.isAncestor(trunk, of: desired) { continue }
-            guard try refs.badReason(trunk) == nil else { continue }
+            if let bad = try refs.badReason(trunk) {
+                // Said once per commit: auto-deploy never puts a bad commit back.
+                let refusedKey = "env.\(environment).refused"
+                guard try store.value(forKey: refusedKey) != trunk.hex else { continue }
+                try store.transaction { transaction in
+                    try transaction.setValue(trunk.hex, forKey: refusedKey, now: now)
+                    try transaction.appendEvent(
+                        taskID: nil,
+                        kind: .deployRefused,
+                        message: "auto-deploy skips \(trunk.short) for \(environment): it is marked bad (\(bad)); "
+                            + "a new commit deploys, or: devsys deploy \(environment) --rev \(trunk.short) --force",
+                        data: ["env": environment, "commit": trunk.hex],
+                        at: now
+                    )
+                }
+                continue
+            }
             do {
                 try refs.move(to: trunk, expecting: desired, message: "devsys: auto-deploy \(trunk.short) to \(environment)")
                 try store.appendEvent(

@@ -18,8 +18,8 @@ import FoundationXML
 /// - testing (the test job gave up): the branch head is tested again;
 /// - merge (the merge job gave up): back to review, merged again with `review: auto`;
 /// - deploy (the deploy failed or gave up): back to `merged` and deployed again — the env ref moves
-///   to the trunk when it no longer holds the task's change, and the environment's deploy job
-///   runs again. Nothing is coded again.
+///   to the trunk when it no longer holds the task's change (clearing a bad mark the failed deploy
+///   left), and the environment's deploy job runs again. Nothing is coded again.
 ///
 /// Attempt numbers go on from the last one rather than from 1: the coding agent recognises a
 /// commit it already made by its `Attempt:` trailer, so a reused number would skip the work.
@@ -39,8 +39,8 @@ public struct TaskRetry: Sendable {
 
     /// - Returns: The task as it is now, the step it starts from again and the job that will run it.
     /// - Throws: `PipelineError.unknownTask`, `.wrongState` (not failed or rejected),
-    ///   `.invalidSpec` (the spec is gone or broken on the trunk), `.badCommit` (a redeploy of a
-    ///   commit marked bad: that takes `devsys deploy --force`).
+    ///   `.invalidSpec` (the spec is gone or broken on the trunk). A redeploy of a commit marked
+    ///   bad clears the mark, as `devsys deploy --force` does.
     @discardableResult
     public func retry(taskID: String, actor: String, now: Date = .now) throws -> (task: TaskRecord, step: Step, job: Job) {
         guard let task = try store.task(id: taskID) else { throw PipelineError.unknownTask(taskID) }
@@ -120,9 +120,13 @@ public struct TaskRetry: Sendable {
         let holdsChange = try desired.map { desired in try change.map { try context.repository.isAncestor($0, of: desired) } ?? true } ?? false
         if !holdsChange {
             let trunk = context.trunkCommit
-            if let bad = try refs.badReason(trunk) { throw PipelineError.badCommit(environment, trunk.short, bad) }
             try refs.move(to: trunk, expecting: desired, message: "devsys: task retry of \(task.id) by \(actor)")
             desired = trunk
+        }
+        // A person retrying the deploy asks for this commit again: a bad mark its failed deploy
+        // left would refuse it (as `devsys deploy --force` does, the retry clears it).
+        if let commit = desired, try refs.badReason(commit) != nil {
+            try refs.clearBad(commit, by: actor)
         }
         guard let commit = desired else { throw PipelineError.noBranch(task.id) }
         return try store.transaction { transaction in

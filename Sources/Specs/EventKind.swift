@@ -24,10 +24,12 @@ public enum EventKind: String, CaseIterable, Sendable, Codable {
     case deployFailed = "deploy.failed"
     case deployRefused = "deploy.refused"
     case deployPromoted = "deploy.promoted"
-    /// A deploy attempt failed before any host switched; it is retried.
+    /// A deploy attempt the infrastructure stopped (before any switch, or an outage during
+    /// verification, with every host put back); nothing is marked bad, it is retried.
     case deployError = "deploy.error"
     case deployGaveUp = "deploy.gave-up"
-    /// An environment was put back on an earlier deploy (announced; emitted with #10's rollback work).
+    /// An environment was put back on an earlier deploy: `devsys rollback`, or its env ref pushed
+    /// to an earlier deploy's commit (`from`, `to`, `tasks` taken off in the data).
     case rollback
     case driftDetected = "drift.detected"
     case driftUnreachable = "drift.unreachable"

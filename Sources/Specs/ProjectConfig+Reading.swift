@@ -18,7 +18,15 @@ enum ProjectConfigKey: String, YAMLKey {
 }
 
 enum AppKey: String, YAMLKey {
-    case path, test
+    case path, test, shared, writable, build, release
+
+    static let table = YAMLKeyTable<Self>()
+}
+
+enum ReleaseKey: String, YAMLKey {
+    case beforeSwitch = "before_switch"
+    case afterSwitch = "after_switch"
+    case once
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -37,6 +45,7 @@ enum HostKey: String, YAMLKey {
     case transport, address, port, user, root, identity
     case knownHosts = "known_hosts"
     case url
+    case phpErrorLog = "php_error_log"
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -201,8 +210,88 @@ enum ProjectConfigReader {
             test = d.text(v)
             ok = test != nil
         }
-        guard let path, ok else { return nil }
-        return ProjectConfig.App(name: name, path: path, test: test)
+        var app = ProjectConfig.App(name: name, path: path ?? "")
+        app.test = test
+        if let v = fields[.shared] {
+            if let paths = appPaths(v, what: "shared path", into: &d) { app.shared = paths } else { ok = false }
+        }
+        if let v = fields[.writable] {
+            if let paths = appPaths(v, what: "writable path", into: &d) { app.writable = paths } else { ok = false }
+        }
+        if let v = fields[.build] {
+            if let commands = commands(v, into: &d) { app.build = commands } else { ok = false }
+        }
+        if let v = fields[.release] {
+            if let release = readRelease(v, into: &d) { app.release = release } else { ok = false }
+        }
+        guard path != nil, ok else { return nil }
+        return app
+    }
+
+    /// `release: { before_switch: [...], after_switch: [...], once: [...] }`.
+    private static func readRelease(_ value: FieldValue, into d: inout DiagnosticCollector) -> ProjectConfig.App.Release? {
+        guard let fields = d.fields(of: value, as: ReleaseKey.self) else { return nil }
+        var release = ProjectConfig.App.Release()
+        var ok = true
+        for key in ReleaseKey.allCases {
+            guard let v = fields[key] else { continue }
+            guard let list = commands(v, into: &d) else {
+                ok = false
+                continue
+            }
+            switch key {
+            case .beforeSwitch: release.beforeSwitch = list
+            case .afterSwitch: release.afterSwitch = list
+            case .once: release.once = list
+            }
+        }
+        return ok ? release : nil
+    }
+
+    /// A list of shell command lines (`build`, `release.*`), each run with `sh -c` on the host.
+    private static func commands(_ value: FieldValue, into d: inout DiagnosticCollector) -> [String]? {
+        guard let items = d.textList(value) else { return nil }
+        var ok = true
+        for item in items where item.text.unicodeScalars.contains(where: { $0.value == 0 }) {
+            d.error("a command in '\(d.name(value))' contains a NUL character", at: item.mark)
+            ok = false
+        }
+        return ok ? items.map(\.text) : nil
+    }
+
+    /// Paths inside the app's tree (`shared`, `writable`): relative, no `..`, no control
+    /// characters, not `REVISION`, each once and none inside another. A trailing `/` names a folder.
+    private static func appPaths(_ value: FieldValue, what: String, into d: inout DiagnosticCollector) -> [String]? {
+        guard let items = d.textList(value) else { return nil }
+        var ok = true
+        var seen: [String: YAMLMark] = [:]
+        for item in items {
+            let trimmed = item.text.hasSuffix("/") ? String(item.text.dropLast()) : item.text
+            if let problem = RepositoryPath.problem(with: trimmed) {
+                let inApp = problem.replacingOccurrences(of: "the repository root", with: "the app's folder, like 'storage/'")
+                    .replacingOccurrences(of: "inside the repository", with: "inside the app's folder")
+                d.error("\(what) '\(item.text)' \(inApp)", at: item.mark)
+                ok = false
+                continue
+            }
+            if trimmed == "REVISION" || trimmed == "." || trimmed.hasPrefix("./") {
+                d.error("\(what) '\(item.text)' cannot be used: devsys writes REVISION itself and '.' is the whole revision", at: item.mark)
+                ok = false
+                continue
+            }
+            if let first = seen[trimmed] {
+                d.error("\(what) '\(item.text)' is listed twice (first at line \(first.line)); keep one", at: item.mark)
+                ok = false
+                continue
+            }
+            if let outer = seen.keys.first(where: { trimmed.hasPrefix($0 + "/") || $0.hasPrefix(trimmed + "/") }) {
+                d.error("\(what) '\(item.text)' and '\(outer)' overlap (one is inside the other); list only the outer one", at: item.mark)
+                ok = false
+                continue
+            }
+            seen[trimmed] = item.mark
+        }
+        return ok ? items.map(\.text) : nil
     }
 
     private static func readEnvironment(
@@ -295,6 +384,16 @@ enum ProjectConfigReader {
             d.error("'\(d.name(v))' is '\(u)', which \(problem)", at: d.mark(v))
             ok = false
         }
+        let phpErrorLog = text(.phpErrorLog)
+        if let v = fields[.phpErrorLog], let log = phpErrorLog {
+            if log.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                d.error("'\(d.name(v))' contains a control character; give the path of the host's PHP error log", at: d.mark(v))
+                ok = false
+            } else if transport == .ssh, !log.hasPrefix("/") {
+                d.error("'\(d.name(v))' is '\(log)'; on an ssh host it must be an absolute path, like '/var/log/php/error.log'", at: d.mark(v))
+                ok = false
+            }
+        }
         var port = 22
         if let v = fields[.port] {
             if let n = d.integer(v, in: 1...65535) { port = n } else { ok = false }
@@ -310,7 +409,8 @@ enum ProjectConfigReader {
             root: root,
             identity: identity,
             knownHosts: knownHosts,
-            url: url
+            url: url,
+            phpErrorLog: phpErrorLog
         )
     }
 

@@ -9,6 +9,10 @@ import Foundation
 /// | `apps` | yes | | mapping of app name → `{path, test}`; at least one app |
 /// | `apps.<name>.path` | yes | | the tree deployed to hosts, relative to the repository root (no `/…`, `..`) |
 /// | `apps.<name>.test` | no | none | test command, run from the repository root |
+/// | `apps.<name>.shared` | no | `[]` | paths (relative to the app's tree) kept in `<root>/<app>/shared/` across revisions; a trailing `/` names a folder, else a file |
+/// | `apps.<name>.writable` | no | `[]` | paths made writable by the web server's user in each revision (shared ones in `shared/`) |
+/// | `apps.<name>.build` | no | `[]` | commands run on each host in the new revision before any host switches |
+/// | `apps.<name>.release` | no | none | `{before_switch, after_switch, once}`: command lists run around the switch; `once` on one host only |
 /// | `environments` | no | none | mapping of environment name → settings |
 /// | `environments.<name>.hosts` | yes | | list of at least one host named under `hosts` |
 /// | `environments.<name>.auto_deploy` | no | `false` | deploy merged tasks without a person asking |
@@ -22,6 +26,7 @@ import Foundation
 /// | `hosts.<name>.root` | yes | | folder the apps are deployed under; absolute for ssh |
 /// | `hosts.<name>.identity`, `known_hosts` | no | ssh defaults | paths of the key file and known_hosts file |
 /// | `hosts.<name>.url` | no | none | `http://` or `https://` base URL the app is served at |
+/// | `hosts.<name>.php_error_log` | no | none | the host's PHP error log; the lines it gains during verification go into the deploy tag |
 /// | `agents.coding.kind` | no | `script` | `script`, `opencode`, `aider` or `command` |
 /// | `agents.coding.command` | with `command` | | argv list; overrides the preset for `opencode`/`aider` |
 /// | `agents.coding.timeout_s` | no | `1800` | 1–86400 |
@@ -34,14 +39,52 @@ import Foundation
 /// a pointer to `secret_env` (an environment variable's name) or `identity` (a key file's path).
 public struct ProjectConfig: Hashable, Sendable {
     public struct App: Hashable, Sendable {
+        /// Commands run around the switch of `current` (each with `sh -c`, in the new revision).
+        public struct Release: Hashable, Sendable {
+            /// On every host, after `build` and the shared links, before any host switches.
+            public var beforeSwitch: [String]
+            /// On every host, right after its switch (an OPcache reset).
+            public var afterSwitch: [String]
+            /// On one host only (migrations), after `before_switch`, before any host switches.
+            public var once: [String]
+
+            public init(beforeSwitch: [String] = [], afterSwitch: [String] = [], once: [String] = []) {
+                self.beforeSwitch = beforeSwitch
+                self.afterSwitch = afterSwitch
+                self.once = once
+            }
+
+            public var isEmpty: Bool { beforeSwitch.isEmpty && afterSwitch.isEmpty && once.isEmpty }
+        }
+
         public var name: String
         public var path: String
         public var test: String?
+        /// Paths kept in `<root>/<app>/shared/` and linked into every revision: `storage/` (a
+        /// folder, with its trailing `/`) or `.env` (a file).
+        public var shared: [String]
+        /// Paths the web server's user may write to in each revision.
+        public var writable: [String]
+        /// Commands run in the new revision on every host before any host switches.
+        public var build: [String]
+        public var release: Release
 
-        public init(name: String, path: String, test: String? = nil) {
+        public init(
+            name: String,
+            path: String,
+            test: String? = nil,
+            shared: [String] = [],
+            writable: [String] = [],
+            build: [String] = [],
+            release: Release = .init()
+        ) {
             self.name = name
             self.path = path
             self.test = test
+            self.shared = shared
+            self.writable = writable
+            self.build = build
+            self.release = release
         }
     }
 
@@ -100,6 +143,8 @@ public struct ProjectConfig: Hashable, Sendable {
         public var identity: String?
         public var knownHosts: String?
         public var url: String?
+        /// The host's PHP error log: what it gains while a deploy is verified goes into the tag.
+        public var phpErrorLog: String?
 
         public init(
             name: String,
@@ -110,7 +155,8 @@ public struct ProjectConfig: Hashable, Sendable {
             root: String,
             identity: String? = nil,
             knownHosts: String? = nil,
-            url: String? = nil
+            url: String? = nil,
+            phpErrorLog: String? = nil
         ) {
             self.name = name
             self.transport = transport
@@ -121,6 +167,7 @@ public struct ProjectConfig: Hashable, Sendable {
             self.identity = identity
             self.knownHosts = knownHosts
             self.url = url
+            self.phpErrorLog = phpErrorLog
         }
     }
 

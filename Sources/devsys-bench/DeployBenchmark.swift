@@ -28,6 +28,14 @@ struct DeployBenchmark: Benchmark {
     var files = 2_000
     var switches = 10
 
+    /// The app as a PHP team configures it: `shared: [storage/, .env]`, `build: []` (issue #10's
+    /// goal: shared paths must not cost a round trip).
+    static func deployer(_ transport: any HostTransport, root: String) throws -> HostDeployer {
+        var deployer = try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench")
+        deployer.shared = ["storage/", ".env"]
+        return deployer
+    }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/rsync") else {
@@ -80,12 +88,12 @@ struct DeployBenchmark: Benchmark {
             try full.time("devsys, connecting") {
                 let transport = SSHTransport(name: "bench", host: server.benchHost)
                 defer { transport.close() }
-                try fullDeploy(try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench"))
+                try fullDeploy(try Self.deployer(transport, root: root))
             }
             if run == 0 { try app.verify(copy: "\(root)/blog/current", revisionFile: true) }
             try settle()
             root = fresh("devsys-open")
-            try full.time("devsys, open") { try fullDeploy(try HostDeployer(transport: open, app: "blog", root: root, actor: "bench")) }
+            try full.time("devsys, open") { try fullDeploy(try Self.deployer(open, root: root)) }
             try settle()
             var folder = fresh("tar")
             try full.time("tar") {
@@ -122,10 +130,10 @@ struct DeployBenchmark: Benchmark {
             try inMemory.time("devsys, connecting") {
                 let transport = SSHTransport(name: "bench", host: server.benchHost)
                 defer { transport.close() }
-                try fullDeploy(try HostDeployer(transport: transport, app: "blog", root: root, actor: "bench"))
+                try fullDeploy(try Self.deployer(transport, root: root))
             }
             root = fresh("devsys-open", in: memory)
-            try inMemory.time("devsys, open") { try fullDeploy(try HostDeployer(transport: open, app: "blog", root: root, actor: "bench")) }
+            try inMemory.time("devsys, open") { try fullDeploy(try Self.deployer(open, root: root)) }
             let folder = fresh("tar", in: memory)
             try inMemory.time("tar") {
                 try shell("tar -C \(quote(work))/app -cf - . | \(ssh) \(target) \(quote("mkdir -p \(quote(folder)) && \(extract) \(quote(folder))"))")
@@ -140,7 +148,7 @@ struct DeployBenchmark: Benchmark {
         try shell("tar -C \(quote(work))/app -cf \(quote(tarFile)) .")
         for _ in 0..<runs {
             let root = fresh("devsys-phases")
-            let deployer = try HostDeployer(transport: open, app: "blog", root: root, actor: "bench")
+            let deployer = try Self.deployer(open, root: root)
             let lock = try phases.time("full: lock") { try deployer.lock(reason: "bench phases") }
             let prepared = try phases.time("full: prepare") { try deployer.prepare(commit: app.base, sequence: 1, tree: source) }
             try phases.time("full: switch") { _ = try deployer.switchTo(revision: prepared.revision) }
@@ -168,7 +176,7 @@ struct DeployBenchmark: Benchmark {
         // 2. One-file changes: devsys on the open session onto its previous revision, then rsync
         // of the work tree checked out at the same commit onto its previous copy.
         let incrementalRoot = "\(remote)/incremental"
-        let deployer = try HostDeployer(transport: open, app: "blog", root: incrementalRoot, actor: "bench")
+        let deployer = try Self.deployer(open, root: incrementalRoot)
         let first = try deployer.prepare(commit: app.base, sequence: 1, tree: source)
         try deployer.switchTo(revision: first.revision)
         let rsyncCopy = "\(remote)/rsync-incremental"
@@ -410,7 +418,7 @@ private struct AppFixture {
     func verify(copy: String, revisionFile: Bool, at commit: ObjectID? = nil) throws {
         try shell("git -C \(quote(work)) checkout -q \((commit ?? base).hex)")
         if revisionFile { try shell("test -f \(quote(copy))/REVISION") }
-        try shell("diff -r -q -x REVISION \(quote(work))/app \(quote(copy))")
+        try shell("diff -r -q -x REVISION -x storage -x .env \(quote(work))/app \(quote(copy))")
         try shell("git -C \(quote(work)) checkout -q \(base.hex)")
     }
 }

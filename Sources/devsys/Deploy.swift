@@ -16,9 +16,12 @@ extension Devsys {
                 Moves refs/heads/env/ENV to the commit (compare-and-swap: a concurrent push is never
                 overwritten), then ships the app to every host of the environment: upload (only the
                 changed files), switch all hosts at once, verify over HTTP that each host serves the
-                new REVISION and the tasks' http acceptance checks pass. Success tags the deploy
-                deploy/ENV/NNNN. A failed verification rolls every host back, marks the commit bad
-                and resets the env ref.
+                new REVISION and the http acceptance checks of every task the commit brings pass.
+                Success tags the deploy deploy/ENV/NNNN. A regression (wrong REVISION, a check
+                failing, a 5xx) rolls every host back, marks the commit bad and resets the env ref
+                (on a first deploy: no host keeps a current, the env ref is removed). An outage (no
+                answer from a host or its web server) rolls back too but marks nothing: run the
+                same deploy again once the hosts answer.
 
                   devsys deploy staging                  the trunk's head
                   devsys deploy production --rev 1a2b3c  a commit, tag or branch
@@ -71,9 +74,12 @@ extension Devsys {
             commandName: "rollback",
             abstract: "Put an environment back on an earlier deploy.",
             discussion: """
-                Marks the commit the environment is on as bad (auto-deploy never ships it again),
-                resets refs/heads/env/ENV to an earlier deploy tag's commit and deploys it. A revision
-                still on the hosts is switched back without uploading anything.
+                Goes from the live deploy to the one before it in the environment's deploy history
+                (its tags in order), skipping bad deploys and those of the live commit. Marks the
+                commit it leaves as bad (auto-deploy never ships it again), resets refs/heads/env/ENV
+                to that tag's commit and deploys it. A revision still on the hosts is switched back
+                without uploading anything. Tasks whose change is no longer live become merged
+                again, saying so.
 
                   devsys rollback production                      the deploy before the live one
                   devsys rollback production --steps 2            two deploys back
@@ -84,7 +90,8 @@ extension Devsys {
 
                 With plain git, the same: git push --force origin
                 deploy/production/0003^{commit}:refs/heads/env/production (a running controller
-                deploys it within one reconcile).
+                carries it out within one reconcile as the same rollback: event, bad mark, tag), so
+                a devsys rollback after it goes further back.
                 """
         )
 
@@ -245,14 +252,30 @@ struct DeployReportText {
 
     init(_ report: DeploymentAgent.Report) {
         var lines: [String] = []
+        let ref = ControlRefs.environment(report.environment)
         if report.succeeded {
             lines.append("deployed \(shortHex(report.commit)) to \(report.environment)" + (report.tag.map { " as \($0)" } ?? ""))
+            if let to = report.rollbackTo, let from = report.rolledBackFrom {
+                lines.append("a rollback to \(to): \(shortHex(from)) is marked bad in \(report.environment)")
+            }
+            if !report.tasksRolledBack.isEmpty {
+                lines.append("no longer live (back to merged): \(report.tasksRolledBack.joined(separator: ", "))")
+            }
         } else {
             lines.append("deploy of \(shortHex(report.commit)) to \(report.environment) FAILED: \(report.rollout.failure ?? "")")
-            lines.append("every host was rolled back; \(shortHex(report.commit)) is marked bad in \(report.environment)")
-            if let reset = report.resetTo { lines.append("\(ControlRefs.environment(report.environment)) is back on \(shortHex(reset))") }
+            if report.rollout.nothingToRollBackTo {
+                lines.append(
+                    "nothing to roll back to: no host serves a revision now (as before the first deploy); "
+                        + "\(shortHex(report.commit)) is marked bad in \(report.environment)"
+                )
+                if report.refRemoved { lines.append("\(ref) is removed again (it named nothing before)") }
+            } else {
+                lines.append("every host was rolled back; \(shortHex(report.commit)) is marked bad in \(report.environment)")
+            }
+            if let reset = report.resetTo { lines.append("\(ref) is back on \(shortHex(reset))") }
         }
         if !report.tasks.isEmpty { lines.append("tasks: \(report.tasks.joined(separator: ", "))") }
+        if !report.tasksChecked.isEmpty { lines.append("acceptance checks of: \(report.tasksChecked.joined(separator: ", "))") }
         for host in report.rollout.hosts {
             var line = "  \(host.host)/\(host.app): \(host.revision)"
             if let bytes = host.bytesSent, let entries = host.entriesSent {

@@ -10,9 +10,10 @@ import Testing
         let scratch: Scratch
         let repo: URL
         let hostRoot: String
-        let server: PHPServer
+        var server: PHPServer
 
-        init() throws {
+        /// `app` replaces the blog app's settings in devsys.yaml.
+        init(app: String = "{ path: app, test: php tests/run.php }") throws {
             scratch = try Scratch()
             repo = scratch.url.appendingPathComponent("blog")
             hostRoot = scratch.path("host")
@@ -23,7 +24,7 @@ import Testing
                 "blog/devsys.yaml",
                 """
                 apps:
-                  blog: { path: app, test: php tests/run.php }
+                  blog: \(app)
                 environments:
                   staging: { hosts: [dev1], keep_revisions: 3 }
                 hosts:
@@ -52,6 +53,10 @@ import Testing
             let response = PlainHTTP.get(server.url + "/REVISION")
             return response.status == 200 ? response.body.trimmingCharacters(in: .whitespacesAndNewlines) : nil
         }
+
+        /// The web server goes away, and comes back on the same port.
+        func stopServer() { server.stop() }
+        func startServer() throws { server = try PHPServer(appRoot: hostRoot + "/blog", port: server.port) }
     }
 
     @Test func deployRollbackAndRevisionsTellTheStory() throws {
@@ -116,6 +121,99 @@ import Testing
             ]
         )
         #expect(audit.allSatisfy { $0.actor == "Ada Tester <ada@example.com>" && $0.role == "admin" })
+    }
+
+    @Test func aStoppedWebServerRollsBackMarksNothingAndTheSameCommitDeploysOnceItIsBack() throws {
+        let site = try Site()
+        let first = try git("rev-parse", "HEAD", in: site.repo).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try site.devsysHere("deploy", "staging").status == 0)
+        try site.scratch.write("blog/app/index.php", "<?php echo 'second';\n")
+        let second = try site.commit("Second")
+
+        site.stopServer()
+        let failed = try site.devsysHere("deploy", "staging")
+        #expect(failed.status == 1)
+        #expect(failed.stderr.contains("verification could not reach dev1/blog"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("an infrastructure failure, not the commit's"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("dev1/blog: rolled back to 0001-\(first.prefix(12))"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("refs/heads/env/staging is back on \(first.prefix(12))"), "\(failed.stderr)")
+        #expect(try git("notes", "--ref=devsys/bad", "list", in: site.repo).isEmpty, "nothing marked bad")
+        let events = try site.devsysHere("events")
+        #expect(events.stdout.contains("deploy.error"), "\(events.stdout)")
+
+        try site.startServer()
+        #expect(site.served == first)
+        let again = try site.devsysHere("deploy", "staging")
+        #expect(again.status == 0, "no --force needed: \(again.stderr)")
+        #expect(site.served == second)
+    }
+
+    @Test func aCLIRollbackAfterAGitRollbackGoesFurtherBack() throws {
+        let site = try Site()
+        // No sample task: the controller's run below has only the rollback to do.
+        try git("rm", "-q", "-r", "specs/001-about-page", in: site.repo)
+        let first = try site.commit("No sample task")
+        #expect(try site.devsysHere("deploy", "staging").status == 0)
+        try site.scratch.write("blog/app/index.php", "<?php echo 'second';\n")
+        try site.commit("Second")
+        #expect(try site.devsysHere("deploy", "staging").status == 0)
+        try site.scratch.write("blog/app/index.php", "<?php echo 'third';\n")
+        let third = try site.commit("Third")
+        #expect(try site.devsysHere("deploy", "staging").status == 0)
+
+        // With git: back to deploy 0002. The controller carries it out as a rollback.
+        try git("update-ref", "refs/heads/env/staging", "deploy/staging/0002^{commit}", in: site.repo)
+        let run = try site.devsysHere("run", "--until-idle")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("rolled back: staging: rolled back from \(third.prefix(12)) to deploy/staging/0002"), "\(run.stderr)")
+        let notes = try git("notes", "--ref=devsys/bad", "show", third, in: site.repo)
+        #expect(notes.contains("Bad: staging") && notes.contains("rolled back to deploy/staging/0002"), "\(notes)")
+
+        // `devsys rollback` goes on from there, skipping the bad commit: to the first deploy.
+        let rollback = try site.devsysHere("rollback", "staging")
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollback.stdout.contains("a rollback to deploy/staging/0001"), "\(rollback.stdout)")
+        #expect(site.served == first)
+        let events = try site.devsysHere("events")
+        #expect(events.stdout.components(separatedBy: "rollback").count - 1 >= 2, "\(events.stdout)")
+    }
+
+    @Test func aFileTheAppWritesToSharedStorageSurvivesThreeDeploysAndTwoRollbacks() throws {
+        let site = try Site(app: "{ path: app, shared: [storage/, .env], writable: [storage/] }")
+        try site.scratch.write(
+            "blog/app/upload.php",
+            """
+            <?php
+            @mkdir(__DIR__ . '/storage/uploads', 0775, true);
+            echo file_put_contents(__DIR__ . '/storage/uploads/cat.txt', 'meow') === 4 ? 'stored' : 'not stored';
+
+            """
+        )
+        try site.scratch.write("blog/app/storage/.gitkeep", "")
+        try site.commit("Uploads")
+        #expect(try site.devsysHere("deploy", "staging").status == 0)
+        let shared = site.hostRoot + "/blog/shared"
+        #expect(FileManager.default.fileExists(atPath: shared + "/.env"), "a shared file is created empty")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: site.hostRoot + "/blog/current/storage") == "../../shared/storage")
+
+        #expect(PlainHTTP.get(site.server.url + "/upload.php").summary == "200 stored")
+        #expect(try String(contentsOfFile: shared + "/storage/uploads/cat.txt", encoding: .utf8) == "meow")
+        for (index, page) in ["two", "three", "four"].enumerated() {
+            try site.scratch.write("blog/app/index.php", "<?php echo '\(page)';\n")
+            try site.commit("Page \(page)")
+            let deploy = try site.devsysHere("deploy", "staging")
+            #expect(deploy.status == 0, "deploy \(index + 2): \(deploy.stderr)")
+            #expect(PlainHTTP.get(site.server.url + "/storage/uploads/cat.txt").summary == "200 meow", "after deploy \(index + 2)")
+        }
+        for step in 1...2 {
+            let rollback = try site.devsysHere("rollback", "staging")
+            #expect(rollback.status == 0, "rollback \(step): \(rollback.stderr)")
+            #expect(PlainHTTP.get(site.server.url + "/storage/uploads/cat.txt").summary == "200 meow", "after rollback \(step)")
+        }
+        #expect(PlainHTTP.get(site.server.url + "/").summary.hasSuffix("two"), "two rollbacks back from four")
+        // Pruning old revisions (keep_revisions: 3) never touched it.
+        #expect(try String(contentsOfFile: shared + "/storage/uploads/cat.txt", encoding: .utf8) == "meow")
+        #expect(PlainHTTP.get(site.server.url + "/.env").status == 404, "hidden files stay hidden")
     }
 
     @Test func mistakesGetClearErrors() throws {

@@ -260,6 +260,78 @@ struct SSHDeployTests {
         #expect(try deployer.current()?.commit == first)
     }
 
+    @Test("over SSH to two hosts: shared paths kept across deploys, build in each, once on one, PHP error log lines in the outcome")
+    func releaseEssentialsOverSSH() throws {
+        let server = try SSHDServer()
+        defer { server.stop() }
+        let folder = try TempFolder("ssh-release")
+        defer { folder.remove() }
+        let repo = try AppRepository(in: folder)
+        let errorLog = folder.path + "/php-error.log"
+        try Data("PHP Notice: from before\n".utf8).write(to: URL(fileURLWithPath: errorLog))
+        func tree(_ label: String) -> [String: String?] {
+            [
+                "app/index.php": "<?php echo '\(label)';\n",
+                "app/warn.php": "<?php error_log(\"PHP Warning: \(label) is deprecated\\n\", 3, \"\(errorLog)\"); echo 'ok';\n",
+                "app/keep.php": "<?php file_put_contents(__DIR__ . '/storage/kept.txt', 'kept'); echo 'ok';\n",
+                "app/storage/.gitkeep": "",
+            ]
+        }
+        var deployers: [HostDeployer] = []
+        for name in ["web1", "web2"] {
+            var deployer = try Self.sshDeployer(server, root: folder.path + "/hosts/" + name, name: name)
+            deployer.shared = ["storage/", ".env"]
+            deployer.writable = ["storage/"]
+            deployers.append(deployer)
+        }
+        let php = try PHPServer(appRoot: deployers[0].appFolder)
+        defer { php.stop() }
+        let repository = repo.path
+        func rollout(_ commit: ObjectID, sequence: Int) -> Rollout {
+            let release = ProjectConfig.App.Release(once: ["echo \"once on $DEVSYS_REVISION\" >> \"$DEVSYS_SHARED/once.log\""])
+            return Rollout(
+                targets: deployers.enumerated().map { index, deployer in
+                    RolloutTarget(
+                        deployer: deployer,
+                        url: index == 0 ? php.url : nil,
+                        build: ["echo built > built.txt"],
+                        release: release,
+                        phpErrorLog: index == 0 ? errorLog : nil
+                    )
+                },
+                commit: commit,
+                sequence: sequence,
+                checks: [TaskSpec.HTTPProbe(path: "/warn.php", bodyContains: "ok")],
+                verifier: RevisionVerifier(timeout: .seconds(5), revisionAttempts: 3),
+                makeSource: { _ in AppSource(repository: try Repository.open(at: repository), path: "app") }
+            )
+        }
+
+        let first = try repo.commit(tree("one"))
+        let one = try rollout(first, sequence: 1).run()
+        #expect(one.succeeded, "\(one.failure ?? "")")
+        #expect(php.get("/keep.php").bodyText == "ok")
+        #expect(one.hosts[0].phpErrorLines == ["PHP Warning: one is deprecated"], "only the lines verification added")
+        #expect(one.hosts.map { $0.commands.map(\.step) } == [["build", "once"], ["build"]], "once on exactly one host")
+        for deployer in deployers {
+            #expect(try String(contentsOfFile: deployer.appFolder + "/current/built.txt", encoding: .utf8) == "built\n")
+            #expect(FileManager.default.fileExists(atPath: deployer.appFolder + "/shared/.env"))
+        }
+        #expect(FileManager.default.fileExists(atPath: deployers[1].appFolder + "/shared/once.log") == false)
+
+        let second = try repo.commit(tree("two"))
+        let two = try rollout(second, sequence: 2).run()
+        #expect(two.succeeded, "\(two.failure ?? "")")
+        #expect(two.hosts[0].incrementalFrom != nil, "an incremental upload with shared links in the base")
+        #expect(php.get("/index.php").bodyText == "two")
+        #expect(php.get("/storage/kept.txt").bodyText == "kept", "what the app wrote is still there, and served")
+        #expect(two.hosts[0].phpErrorLines == ["PHP Warning: two is deprecated"])
+        let onceLog = try String(contentsOfFile: deployers[0].appFolder + "/shared/once.log", encoding: .utf8)
+        #expect(onceLog.split(separator: "\n").count == 2, "\(onceLog)")
+        try deployers[0].withLock(reason: "rollback") { _ = try deployers[0].rollback(to: try DeployRevision(sequence: 1, commit: first)) }
+        #expect(php.get("/storage/kept.txt").bodyText == "kept", "and after a rollback")
+    }
+
     @Test("a writer failing mid-upload leaves no revision and current untouched")
     func failedTreeReadLeavesNoRevision() throws {
         let server = try SSHDServer()

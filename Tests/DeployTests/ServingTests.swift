@@ -111,6 +111,36 @@ struct ServingTests {
         #expect(report.checks.allSatisfy { $0.latencyMs >= 0 && $0.latencyMs < 5000 })
     }
 
+    @Test("verification tells a regression (a 5xx, a wrong body, another REVISION) from an outage (no answer); a redirect is not followed")
+    func verificationFailureKinds() throws {
+        let folder = try TempFolder("verify-kinds")
+        defer { folder.remove() }
+        let repo = try AppRepository(in: folder)
+        let deployer = try HostDeployer(transport: LocalTransport(name: "web1"), app: "blog", root: folder.path + "/hosts/web1")
+        var files = Self.tree("one")
+        files["app/broken.php"] = "<?php http_response_code(500); echo 'database down';\n"
+        files["app/login.php"] = "<?php header('Location: /dashboard.php', true, 302);\n"
+        let commit = try repo.commit(files)
+        try deployer.deploy(commit, sequence: 1, source: repo.source)
+        let server = try PHPServer(appRoot: deployer.appFolder)
+        let verifier = RevisionVerifier(timeout: .seconds(5), revisionAttempts: 1)
+
+        let ok = verifier.verify(url: server.url, expectedCommit: commit, checks: [.init(path: "/login.php", status: 302)])
+        #expect(ok.passed && ok.failureKind == nil, "the 302 itself is what a check sees: \(ok.summary)")
+        let serverError = verifier.verify(url: server.url, expectedCommit: commit, checks: [.init(path: "/broken.php")])
+        #expect(serverError.failureKind == .regression)
+        #expect(serverError.checks[0].status == 500 && serverError.checks[0].bodySnippet == "database down")
+        let wrongBody = verifier.verify(url: server.url, expectedCommit: commit, checks: [.init(path: "/style.css", bodyContains: "color")])
+        #expect(wrongBody.failureKind == .regression)
+        let other = try repo.commit(["app/index.php": "<?php echo 'two';\n"])
+        #expect(verifier.verify(url: server.url, expectedCommit: other, checks: []).failureKind == .regression, "another REVISION served")
+
+        server.stop()
+        let down = verifier.verify(url: server.url, expectedCommit: commit, checks: [.init(path: "/broken.php")])
+        #expect(down.failureKind == .infrastructure)
+        #expect(down.revision.status == nil && down.revision.failure?.contains("could not connect") == true, "\(down.summary)")
+    }
+
     @Test("provision-host.sh refuses to run without a usable public key")
     func provisionRefusesWithoutKey() throws {
         let script = URL(fileURLWithPath: PHPServer.routerPath).deletingLastPathComponent().appendingPathComponent("provision-host.sh").path

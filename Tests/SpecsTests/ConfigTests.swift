@@ -241,6 +241,66 @@ struct ProjectConfigTests {
     }
 }
 
+extension ProjectConfigTests {
+    @Test("shared, writable, build and release read back per app; php_error_log per host")
+    func releaseKeys() throws {
+        let (config, diagnostics) = parse(
+            """
+            apps:
+              blog:
+                path: app
+                shared: [storage/, .env]
+                writable: [storage/]
+                build: [composer install --no-dev -o]
+                release: { before_switch: [php warm.php], after_switch: [php reset-opcache.php], once: [php migrate.php] }
+            hosts:
+              web1: { address: 127.0.0.1, user: deploy, root: /srv/devsys, php_error_log: /var/log/php/error.log }
+            """
+        )
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let c = try #require(config)
+        let app = try #require(c.app(named: "blog"))
+        #expect(app.shared == ["storage/", ".env"])
+        #expect(app.writable == ["storage/"])
+        #expect(app.build == ["composer install --no-dev -o"])
+        #expect(app.release == .init(beforeSwitch: ["php warm.php"], afterSwitch: ["php reset-opcache.php"], once: ["php migrate.php"]))
+        #expect(c.host(named: "web1")?.phpErrorLog == "/var/log/php/error.log")
+        // Without them: nothing shared, nothing run.
+        let plain = try #require(parse("apps:\n  site: { path: . }\n").config?.apps.first)
+        #expect(plain.shared.isEmpty && plain.writable.isEmpty && plain.build.isEmpty && plain.release.isEmpty)
+    }
+
+    @Test("shared paths outside the app, twice or nested, a misspelt release key, a relative error log")
+    func releaseKeyProblems() {
+        let (config, diagnostics) = parse(
+            """
+            apps:
+              blog:
+                path: app
+                shared: [../up, storage/, storage/logs/, .env, .env, REVISION]
+                writable: [/var/www]
+                build: composer install
+                release: { before: [x], once: [php migrate.php] }
+            hosts:
+              web1: { address: 127.0.0.1, user: deploy, root: /srv/devsys, php_error_log: logs/php.log }
+            """
+        )
+        #expect(config == nil)
+        #expect(
+            diagnostics.summary == [
+                "4:14: shared path '../up' contains '..'; it must stay inside the app's folder",
+                "4:31: shared path 'storage/logs/' and 'storage' overlap (one is inside the other); list only the outer one",
+                "4:52: shared path '.env' is listed twice (first at line 4); keep one",
+                "4:58: shared path 'REVISION' cannot be used: devsys writes REVISION itself and '.' is the whole revision",
+                "5:16: writable path '/var/www' is absolute; write it relative to the app's folder, like 'storage/'",
+                "6:12: 'apps.blog.build' must be a list, found text 'composer install'",
+                "7:16: unknown key 'before' in apps.blog.release; the keys here are: before_switch, after_switch, once",
+                "9:79: 'hosts.web1.php_error_log' is 'logs/php.log'; on an ssh host it must be an absolute path, like '/var/log/php/error.log'",
+            ]
+        )
+    }
+}
+
 @Suite("monitoring/checks.yaml")
 struct MonitoringChecksTests {
     let config = ProjectConfig.parse(Fixtures.data(Fixtures.devsysYAML), path: "devsys.yaml").config

@@ -20,12 +20,13 @@ public final class PHPServer: @unchecked Sendable {
     /// Starts php -S serving `appRoot` (the app folder holding `current`) and waits until it
     /// answers HTTP. A php that exits at once (the free port was taken meanwhile, by another test
     /// or another run on this machine) is started again on another port.
+    /// With `port`, on that port only (a web server started again where it was).
     /// Throws `TestFailure` when it keeps exiting, or does not answer within 60 s.
-    public init(appRoot: String) throws {
+    public init(appRoot: String, port fixedPort: Int? = nil) throws {
         var attempt = 0
         while true {
             attempt += 1
-            let port = try SSHDServer.freePort()
+            let port = try fixedPort ?? SSHDServer.freePort()
             let process = try ChildProcess(
                 "/usr/bin/php",
                 ["-S", "127.0.0.1:\(port)", Self.routerPath],

@@ -7,7 +7,8 @@
 // the old revision after a switch. This router resolves `current` again on every request (with
 // the stat and realpath caches cleared), so the request after a switch is served from the new
 // revision, and one request never mixes two revisions: everything it reads comes from the one
-// folder resolved at its start.
+// folder resolved at its start. Files of `shared` paths (linked into each revision from
+// <app>/shared/) are served too.
 
 $appRoot = getenv('DEVSYS_APP_ROOT');
 if ($appRoot === false || $appRoot === '') {
@@ -40,7 +41,12 @@ if (strpos($path, "\0") !== false || preg_match('#(^|/)\.#', $path)) {
     return devsys_not_found();
 }
 $file = realpath($revision . '/' . ltrim($path, '/'));
-if ($file === false || ($file !== $revision && strpos($file, $revision . '/') !== 0)) {
+// Inside the revision, or inside <app>/shared/ through a link the deploy made for a `shared`
+// path (uploads in storage/); nothing else on the host.
+$shared = realpath($appRoot . '/shared');
+$inRevision = $file !== false && ($file === $revision || strpos($file, $revision . '/') === 0);
+$inShared = $file !== false && $shared !== false && strpos($file, $shared . '/') === 0;
+if (!$inRevision && !$inShared) {
     return devsys_not_found();
 }
 if (is_dir($file)) {

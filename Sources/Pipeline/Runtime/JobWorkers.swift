@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Processes
 import ServiceLifecycle
+import Specs
 import Store
 import Synchronization
 
@@ -80,16 +81,35 @@ struct JobWorkers: Service {
     private func execute(_ job: Job, lane: WorkerLane, busy: RunningJobs) async {
         let metadata: Logger.Metadata = ["job": "\(job.id)", "step": "\(job.key.step.rawValue)", "task": "\(job.key.taskID)"]
         logger.info("\(job.key.step.rawValue) \(job.key.taskID) started (job \(job.id), lease \(job.attempts))", metadata: metadata)
+        let firstEvent = job.key.step == .deploy ? try? await offload { [store] in try store.lastEventID() } : nil
         do {
             try await runner.run(job)
             logger.debug("\(job.key.step.rawValue) \(job.key.taskID) ended (job \(job.id))", metadata: metadata)
         } catch {
             logger.error("\(job.key.step.rawValue) \(job.key.taskID): \(error)", metadata: metadata)
         }
+        if let firstEvent { await logDeployOutcomes(of: Reconciler.environment(ofDeploy: job.key), after: firstEvent, metadata: metadata) }
         running.remove(job)
         busy.remove(job)
         queueChanged.signal()
         gitChanged.signal()
+    }
+
+    /// Prints what a deploy job ended with — deployed, rolled back, failed, refused, retried,
+    /// gave up — as `devsys serve` and `run` show it (the events say the same).
+    private func logDeployOutcomes(of environment: String, after firstEvent: Int64, metadata: Logger.Metadata) async {
+        let outcomes: Set<EventKind> = [.deploySucceeded, .rollback, .deployFailed, .deployRefused, .deployError, .deployGaveUp]
+        guard let events = try? await offload({ [store] in try store.events(after: firstEvent) }) else { return }
+        for event in events {
+            // Another environment's deploy may run meanwhile: its lane prints its own.
+            guard let kind = event.eventKind, outcomes.contains(kind), event.data["env"] == environment else { continue }
+            let line = "\(kind.rawValue): \(event.message.firstLine)"
+            switch kind {
+            case .deploySucceeded, .rollback: logger.notice("\(line)", metadata: metadata)
+            case .deployError, .deployRefused: logger.warning("\(line)", metadata: metadata)
+            default: logger.error("\(line)", metadata: metadata)
+            }
+        }
     }
 
     /// Shutdown: the lane's running jobs get the grace period, then are cancelled (and hand their

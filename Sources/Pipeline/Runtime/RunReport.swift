@@ -19,6 +19,11 @@ public struct RunReport: Sendable, Codable {
     public var deploysFailed: [String] = []
     public var jobsGivenUp: [String] = []
     public var deploys: [String] = []
+    /// Rollbacks made (`devsys rollback`, or an env ref moved back with git).
+    public var rollbacks: [String] = []
+    /// Deploys refused (a commit marked bad) and attempts the infrastructure stopped (retried).
+    public var deploysRefused: [String] = []
+    public var deploysRetried: [String] = []
 
     /// Exit 1 when any of these happened during the run.
     public var hadFailures: Bool { !tasksFailed.isEmpty || !deploysFailed.isEmpty || !jobsGivenUp.isEmpty }
@@ -40,7 +45,10 @@ public struct RunReport: Sendable, Codable {
                 }
             case .specInvalid: noteFailure(of: task, "spec is invalid: \(event.message.firstLine)")
             case .deploySucceeded: deploys.append(event.message.firstLine)
+            case .rollback: rollbacks.append(event.message.firstLine)
             case .deployFailed, .deployGaveUp: deploysFailed.append(event.message.firstLine)
+            case .deployRefused: deploysRefused.append(event.message.firstLine)
+            case .deployError: deploysRetried.append(event.message.firstLine)
             case .jobDead: jobsGivenUp.append("\(task): \(event.message.firstLine)")
             default: break
             }
@@ -62,6 +70,9 @@ public struct RunReport: Sendable, Codable {
                 + "\(deploysFailed.count) failed; \(jobsGivenUp.count) job(s) given up"
         ]
         lines += deploys.map { "  deployed: \($0)" }
+        lines += rollbacks.map { "  rolled back: \($0)" }
+        lines += deploysRefused.map { "  deploy refused: \($0)" }
+        lines += deploysRetried.map { "  deploy retried: \($0)" }
         lines += tasksFailed.map { "  task failed: \($0)" }
         lines += deploysFailed.map { "  deploy failed: \($0)" }
         lines += jobsGivenUp.map { "  job given up: \($0)" }
