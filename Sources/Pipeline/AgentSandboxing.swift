@@ -38,9 +38,11 @@ struct AgentSandboxing {
             writable = config.agents.testing.writable
         }
         let hidden = hiddenPaths(config: config)
+        // Compared where the links lead: a writable "cache" linked into the state folder is refused.
+        let resolvedHidden = hidden.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
         for folder in writable {
-            let standardized = URL(fileURLWithPath: folder).standardizedFileURL.path
-            if let cover = hidden.first(where: { standardized == $0 || standardized.hasPrefix($0 + "/") || $0.hasPrefix(standardized + "/") }) {
+            let resolved = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
+            if let cover = resolvedHidden.first(where: { resolved == $0 || resolved.hasPrefix($0 + "/") || $0.hasPrefix(resolved + "/") }) {
                 throw SandboxUnavailable(
                     misconfigured:
                         "agents.\(kind.rawValue).writable names \(folder), which holds or is inside \(cover), a folder agents may never see; choose a folder of its own"

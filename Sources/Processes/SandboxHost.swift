@@ -169,8 +169,11 @@ struct SandboxLaunch {
         if sandbox.network == .none { options.append("--unshare-net") }
         options += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp"]
 
+        // Mounts go where links lead: a hidden or writable path reached through a symlink is
+        // covered or bound at its real place.
+        let real = { (path: String) in URL(fileURLWithPath: path).resolvingSymlinksInPath().path }
         var covered = ["/tmp"]
-        for path in Self.outermost(sandbox.hidden) where !Self.isBelow(path, anyOf: covered) {
+        for path in Self.outermost(sandbox.hidden.map(real)) where !Self.isBelow(path, anyOf: covered) {
             var info = stat()
             guard lstat(path, &info) == 0 else { continue }
             if info.st_mode & S_IFMT == S_IFDIR {
@@ -180,7 +183,7 @@ struct SandboxLaunch {
                 options += ["--ro-bind", "/dev/null", path]
             }
         }
-        for folder in sandbox.writable {
+        for folder in sandbox.writable.map(real) {
             var made = Set<String>()
             for parent in Self.parents(of: folder) where Self.isBelow(parent, anyOf: covered) && !made.contains(parent) {
                 options += ["--perms", "0755", "--dir", parent]
