@@ -212,6 +212,40 @@ import Testing
         #expect(try refs.tags().last?.commit == next.hex)
     }
 
+    @Test func aPersonsDeployStoppedByAnOutagePutsEverythingBackAndTheTaskWaits() async throws {
+        let setup = try Setup()
+        let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
+        try setup.repo.addSpec("315-prod", review: "auto", deployTo: "prod", httpCheck: "/315-prod.txt", httpBody: "1")
+        try setup.repo.commit("Add 315")
+        #expect(try await controller.runUntilIdle(deadline: .distantFuture).idle)
+        #expect(try controller.store.task(id: "315-prod")?.state == .merged)
+
+        // prod's only host, h1, has no web server answering: `devsys deploy prod` stops.
+        let port = setup.servers[0].port
+        setup.servers[0].stop()
+        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
+        let actions = EnvironmentActions(agent: agent)
+        let ada = Principal(name: "Ada", role: .deployer)
+        #expect {
+            try actions.deploy(environment: "prod", by: ada)
+        } throws: { error in
+            guard case .outage(_, _, _, let removed) = error as? EnvironmentActionError else { return false }
+            return removed && "\(error)".contains("deploy again (no --force needed)")
+        }
+        let prod = EnvironmentRefs(repository: try Repository.open(at: setup.repo.path), environment: "prod")
+        #expect(try prod.desired() == nil, "the env ref named nothing before, and names nothing again")
+        #expect(setup.live(0) == nil, "nothing to roll back to: no current")
+        let task = try #require(try controller.store.task(id: "315-prod"))
+        #expect(task.state == .merged, "the task waits for the next deploy, nothing is queued behind your back")
+        #expect(task.reason?.contains("did not finish") == true, "\(task.reason ?? "")")
+        #expect(try controller.store.events(limit: 20).contains { $0.kind == "deploy.error" && $0.message.contains("by Ada") })
+
+        setup.servers[0] = try PHPServer(appRoot: setup.hostRoots[0] + "/web", port: port)
+        let report = try actions.deploy(environment: "prod", by: ada)
+        #expect(report.succeeded && report.tasks == ["315-prod"])
+        #expect(try controller.store.task(id: "315-prod")?.state == .deployed)
+    }
+
     @Test func aFailedFirstDeployLeavesNothingServingIt() async throws {
         let setup = try Setup()
         let controller = try Controller(repositoryPath: setup.repo.path, state: setup.repo.state)
