@@ -98,7 +98,8 @@ extension HostDeployer {
         let upload = """
             cd \(quotedApp)/revisions || exit 3
             tar -x -o -f - -C \(incoming) || exit 4
-            if [ "$(cat \(incoming)/REVISION 2>/dev/null)" != \(ShellWord.quote(commit.hex)) ]; then
+            devsys_revision=; { IFS= read -r devsys_revision < \(incoming)/REVISION; } 2>/dev/null
+            if [ "$devsys_revision" != \(ShellWord.quote(commit.hex)) ]; then
               echo 'the tar stream ended before its REVISION file: upload incomplete' >&2; exit 4
             fi
             if [ -e \(name) ]; then echo "revisions/"\(name)" appeared during the upload" >&2; exit 5; fi

@@ -33,26 +33,34 @@ extension HostDeployer {
 
     /// Commands (run in `<app>/revisions`) that take the shared links out of `folder`, a copy of
     /// an earlier revision, before its changed paths are removed: `rm -rf` on a path inside a
-    /// link would delete shared files. Empty without shared paths.
+    /// link would delete shared files. Empty without shared paths. One `rm` at most: on this
+    /// path every program started costs a deploy milliseconds.
     func unlinkSharedScript(in folder: String) -> String {
-        sharedPaths.map { shared in
-            let inRevision = ShellWord.quote(folder + "/" + shared.path)
-            return "if [ -L \(inRevision) ]; then rm -f \(inRevision) || exit 3; fi"
-        }.joined(separator: "\n")
+        guard !sharedPaths.isEmpty else { return "" }
+        let paths = sharedPaths.map { ShellWord.quote(folder + "/" + $0.path) }.joined(separator: " ")
+        return "( set --; for p in \(paths); do if [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; [ $# -eq 0 ] || rm -f -- \"$@\" ) || exit 3"
     }
 
     /// Commands (run in `<app>/revisions`) that link each shared path into `folder` and apply
     /// `writable`. A shared path missing from `shared/` is created: from what the revision ships
     /// at that path on the first deploy, else empty (a folder for a trailing `/`, else a file).
     /// What the revision ships at a shared path afterwards is replaced by the link. Exit 7 on
-    /// failure. Empty when there is nothing to do.
+    /// failure. Empty when there is nothing to do. Programs are started once for all paths (one
+    /// `mkdir -p`, at most one `rm -rf`, one `ln -s` per folder holding links), not per path.
     func linkSharedScript(in folder: String) -> String {
         var lines: [String] = []
+        if !sharedPaths.isEmpty {
+            var folders: [String] = []
+            for shared in sharedPaths {
+                folders.append("../shared" + (shared.parent.map { "/" + $0 } ?? ""))
+                if let parent = shared.parent { folders.append(folder + "/" + parent) }
+            }
+            lines.append("mkdir -p \(Self.unique(folders).map(ShellWord.quote).joined(separator: " ")) || exit 7")
+        }
         for shared in sharedPaths {
             let inShared = ShellWord.quote("../shared/" + shared.path)
             let inRevision = ShellWord.quote(folder + "/" + shared.path)
             let create = shared.isFolder ? "mkdir -p \(inShared)" : ": > \(inShared)"
-            lines.append("mkdir -p \(ShellWord.quote("../shared" + (shared.parent.map { "/" + $0 } ?? ""))) || exit 7")
             lines.append(
                 """
                 if [ ! -e \(inShared) ] && [ ! -L \(inShared) ]; then
@@ -60,8 +68,24 @@ extension HostDeployer {
                 fi
                 """
             )
-            if let parent = shared.parent { lines.append("mkdir -p \(ShellWord.quote(folder + "/" + parent)) || exit 7") }
-            lines.append("rm -rf \(inRevision) && ln -s \(ShellWord.quote(shared.linkTarget)) \(inRevision) || exit 7")
+        }
+        if !sharedPaths.isEmpty {
+            let paths = sharedPaths.map { ShellWord.quote(folder + "/" + $0.path) }.joined(separator: " ")
+            lines.append(
+                "( set --; for p in \(paths); do if [ -e \"$p\" ] || [ -L \"$p\" ]; then set -- \"$@\" \"$p\"; fi; done; [ $# -eq 0 ] || rm -rf -- \"$@\" ) || exit 7"
+            )
+            // `ln -s TARGET… FOLDER` names each link after its target's last component.
+            var byFolder: [String: [String]] = [:]
+            var order: [String] = []
+            for shared in sharedPaths {
+                let linkFolder = folder + (shared.parent.map { "/" + $0 } ?? "")
+                if byFolder[linkFolder] == nil { order.append(linkFolder) }
+                byFolder[linkFolder, default: []].append(shared.linkTarget)
+            }
+            for linkFolder in order {
+                let targets = byFolder[linkFolder, default: []].map(ShellWord.quote).joined(separator: " ")
+                lines.append("ln -s \(targets) \(ShellWord.quote(linkFolder)) || exit 7")
+            }
         }
         for configured in writable {
             let writable = SharedPath(configured)
@@ -73,5 +97,10 @@ extension HostDeployer {
             lines.append(writable.isFolder ? "mkdir -p \(target) || exit 7\n" + chmod : "if [ -e \(target) ]; then \(chmod); fi")
         }
         return lines.joined(separator: "\n")
+    }
+
+    private static func unique(_ items: [String]) -> [String] {
+        var seen = Set<String>()
+        return items.filter { seen.insert($0).inserted }
     }
 }
