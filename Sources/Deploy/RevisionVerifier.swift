@@ -147,6 +147,7 @@ public enum HTTPGet {
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
+        // Checks compare the body as the host sent it; nothing asks for compression either.
         configuration.decompression = .disabled
         // Fail at once when nothing listens: the verifier waits and asks again itself, with
         // backoff; the client's own retries would hold each request until its deadline.

@@ -35,25 +35,36 @@ extension Reconciler {
 
             let refs = EnvironmentRefs(repository: repository, environment: environment)
             if let bad = try refs.badReason(desired) {
-                let refusedKey = "env.\(environment).refused"
-                guard try store.value(forKey: refusedKey) != desired.hex else { continue }
-                try store.transaction { transaction in
-                    try transaction.setValue(desired.hex, forKey: refusedKey, now: now)
-                    try transaction.appendEvent(
-                        taskID: nil,
-                        kind: .deployRefused,
-                        message: "\(reference.name) names \(desired.short), which is marked bad (\(bad)); "
-                            + "not deploying it. Deploy it anyway with: devsys deploy \(environment) --rev \(desired.short) --force",
-                        data: ["env": environment, "commit": desired.hex],
-                        at: now
-                    )
-                }
+                try refuseOnce(
+                    desired,
+                    in: environment,
+                    "\(reference.name) names \(desired.short), which is marked bad (\(bad)); "
+                        + "not deploying it. Deploy it anyway with: devsys deploy \(environment) --rev \(desired.short) --force",
+                    now: now
+                )
                 continue
             }
             try store.transaction { transaction in
                 _ = try transaction.restart(key, maxAttempts: Self.deployAttempts, backoff: Self.deployBackoff, now: now)
             }
             summary.deploys.append(environment)
+        }
+    }
+
+    /// A `deploy.refused` event for a bad `commit` in `environment`, written once per commit
+    /// (the store key `env.<env>.refused` holds the last one said), not on every pass.
+    private func refuseOnce(_ commit: ObjectID, in environment: String, _ message: String, now: Date) throws {
+        let refusedKey = "env.\(environment).refused"
+        guard try store.value(forKey: refusedKey) != commit.hex else { return }
+        try store.transaction { transaction in
+            try transaction.setValue(commit.hex, forKey: refusedKey, now: now)
+            try transaction.appendEvent(
+                taskID: nil,
+                kind: .deployRefused,
+                message: message,
+                data: ["env": environment, "commit": commit.hex],
+                at: now
+            )
         }
     }
 
@@ -80,20 +91,14 @@ extension Reconciler {
             let desired = try refs.desired()
             if let desired, try desired == trunk || control.repository.isAncestor(trunk, of: desired) { continue }
             if let bad = try refs.badReason(trunk) {
-                // Said once per commit: auto-deploy never puts a bad commit back.
-                let refusedKey = "env.\(environment).refused"
-                guard try store.value(forKey: refusedKey) != trunk.hex else { continue }
-                try store.transaction { transaction in
-                    try transaction.setValue(trunk.hex, forKey: refusedKey, now: now)
-                    try transaction.appendEvent(
-                        taskID: nil,
-                        kind: .deployRefused,
-                        message: "auto-deploy skips \(trunk.short) for \(environment): it is marked bad (\(bad)); "
-                            + "a new commit deploys, or: devsys deploy \(environment) --rev \(trunk.short) --force",
-                        data: ["env": environment, "commit": trunk.hex],
-                        at: now
-                    )
-                }
+                // Auto-deploy never puts a bad commit back.
+                try refuseOnce(
+                    trunk,
+                    in: environment,
+                    "auto-deploy skips \(trunk.short) for \(environment): it is marked bad (\(bad)); "
+                        + "a new commit deploys, or: devsys deploy \(environment) --rev \(trunk.short) --force",
+                    now: now
+                )
                 continue
             }
             do {
