@@ -1,8 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layers, bottom up: C shims (CGit2, CSSH2) → one safe wrapper per C library (Git, SSH; SQLite is wrapped by GRDB) → the domain (Specs, ControlRepository) → the thin
-// `devsys` executable. `devsys-bench` measures the domain against the tools users would use instead.
+// Layers, bottom up: C shims (CGit2, CSSH2) → one safe wrapper per C library (Git, SSH; SQLite is wrapped by GRDB) →
+// the domain (Specs, ControlRepository, Store, Processes, Agents, Hosts, Deploy, Environments, Pipeline) → the control
+// plane (Actions) → the services (Runtime) → the thin `devsys` executable (argument parsing and printing). `devsys-bench` measures the domain against the tools users would use instead.
 let package = Package(
     name: "devsys",
     platforms: [.macOS(.v14)],
@@ -54,20 +55,33 @@ let package = Package(
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),
         .target(name: "ControlRepository", dependencies: ["Git", "Specs", "DevsysResources"]),
+        // The deployment agent and what it keeps: env refs, deploy tags and bad marks, deploy records, drift.
+        .target(name: "Environments", dependencies: ["ControlRepository", "Store", "Deploy", "Hosts", "Git", "Specs"]),
+        // The reconciler and the job steps (coding, testing, merge, deploy), dead jobs, retry,
+        // reindex, reviews and test reports: what turns git into work and work into git.
         .target(
             name: "Pipeline",
+            dependencies: ["ControlRepository", "Store", "Agents", "Environments", "Deploy", "Hosts", "Processes"]
+        ),
+        // The control plane: every action a person takes and every read a client shows, with roles,
+        // audit and error codes. The CLI calls it; the HTTP API, the monitor and the notifier will.
+        .target(name: "Actions", dependencies: ["Pipeline", "Environments", "ControlRepository", "Store", "Hosts", "Specs", "Git"]),
+        // The services of `serve` and `run --until-idle` (swift-service-lifecycle) and the app
+        // factory that builds them for the CLI and the tests.
+        .target(
+            name: "Runtime",
             dependencies: [
-                "ControlRepository", "Store", "Agents", "Deploy", "Hosts", "Processes",
+                "Actions", "Pipeline", "Environments", "ControlRepository", "Store", "Hosts", "Processes",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "devsys",
             dependencies: [
-                "ControlRepository", "Pipeline", "Store", "Deploy", "Hosts", "SSH", "Git", "Processes", "Specs",
+                "ControlRepository", "Actions", "Runtime", "Pipeline", "Environments", "Store", "Deploy", "Hosts", "SSH", "Git",
+                "Processes", "Specs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +89,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "devsys-bench",
-            dependencies: ["Git", "SSH", "Specs", "Store", "ControlRepository", "Pipeline", "Deploy", "Hosts", "Processes", "TestSupport"]
+            dependencies: [
+                "Git", "SSH", "Specs", "Store", "ControlRepository", "Actions", "Runtime", "Pipeline", "Environments", "Deploy", "Hosts",
+                "Processes", "TestSupport",
+            ]
         ),
         // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
         .target(name: "TestSupport", dependencies: ["SSH"], path: "Tests/TestSupport"),
@@ -86,7 +103,10 @@ let package = Package(
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Processes", "TestSupport"]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "Hosts", "SSH", "TestSupport"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Deploy", "Hosts", "TestSupport"]),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Actions", "Runtime", "Pipeline", "Environments", "Deploy", "Hosts", "TestSupport"]
+        ),
         .testTarget(name: "CLITests", dependencies: ["devsys", "TestSupport"]),
     ]
 )

@@ -49,7 +49,7 @@ public struct ControlRepository {
 }
 
 /// What can go wrong finding or reading a control repository.
-public enum ControlRepositoryError: Error, CustomStringConvertible {
+public enum ControlRepositoryError: DomainError {
     /// A folder named by `source` (`--repo`, `DEVSYS_REPO`) is not a repository.
     case notARepository(String, underlying: String, source: String)
     /// No folder from the working directory up is a repository.
@@ -64,6 +64,33 @@ public enum ControlRepositoryError: Error, CustomStringConvertible {
     case notValidatable(String)
     case templateMissing(String)
     case destinationNotEmpty(String)
+    /// devsys.yaml on the trunk, at this commit, is missing or invalid.
+    case invalidConfig(commit: String)
+
+    public var code: String {
+        switch self {
+        case .notARepository: "repository_not_found"
+        case .noRepositoryAround: "repository_not_found"
+        case .noState: "state_not_found"
+        case .noTrunk: "trunk_not_found"
+        case .badRevisionRange: "revision_range_invalid"
+        case .unknownRevision: "revision_not_found"
+        case .notInTree: "path_outside_work_tree"
+        case .notValidatable: "path_not_validatable"
+        case .templateMissing: "template_missing"
+        case .destinationNotEmpty: "destination_not_empty"
+        case .invalidConfig: "config_invalid"
+        }
+    }
+
+    public var category: ErrorCategory {
+        switch self {
+        case .notARepository, .noRepositoryAround, .noState, .noTrunk, .unknownRevision: .notFound
+        case .badRevisionRange, .notInTree, .notValidatable: .invalid
+        case .destinationNotEmpty: .conflict
+        case .templateMissing, .invalidConfig: .failed
+        }
+    }
 
     public var description: String {
         switch self {
@@ -95,6 +122,8 @@ public enum ControlRepositoryError: Error, CustomStringConvertible {
             "the repository template is missing at \(path); reinstall devsys"
         case .destinationNotEmpty(let path):
             "\(path) already exists and is not empty; choose a new folder"
+        case .invalidConfig(let commit):
+            "devsys.yaml on the trunk (\(commit)) is missing or invalid"
         }
     }
 }

@@ -76,6 +76,9 @@ public struct ObjectID: Hashable, Sendable, CustomStringConvertible, Comparable 
     }
 
     /// The 40-character lowercase hex form.
+    /// The first 12 hex digits, as devsys's messages show a commit.
+    public var short: String { String(hex.prefix(12)) }
+
     public var hex: String {
         let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 40) { buffer in

@@ -5,8 +5,12 @@ import Store
 /// attempts used up, or its lease expired on the last one because the controller was killed every
 /// time — fails with the job's last error as the reason, and `devsys task retry` can take it on
 /// from that step.
-struct DeadJobs: Sendable {
+public struct DeadJobs: Sendable {
     let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
 
     /// The states in which a task waits for a job of its own.
     static let waitingStates: Set<TaskState> = [.queued, .coding, .testing, .review]
@@ -14,7 +18,7 @@ struct DeadJobs: Sendable {
     /// Fails every waiting task whose latest job is dead and that has no open job.
     /// - Returns: the ids of the tasks failed.
     @discardableResult
-    func failTasksOfDeadJobs(now: Date = .now) throws -> [String] {
+    public func failTasksOfDeadJobs(now: Date = .now) throws -> [String] {
         var failed: [String] = []
         for task in try store.tasks(states: Self.waitingStates) {
             let jobs = try store.jobs(taskID: task.id)
@@ -29,9 +33,4 @@ struct DeadJobs: Sendable {
         }
         return failed
     }
-}
-
-extension String {
-    /// The first line, for a reason that fits on one.
-    var firstLine: String { String(prefix { $0 != "\n" }) }
 }

@@ -1,4 +1,5 @@
 import ControlRepository
+import Environments
 import Foundation
 import Git
 import Specs
@@ -9,12 +10,12 @@ import Store
 /// merged task whose environment deploys automatically moves that env ref.
 extension Reconciler {
     /// The job key of deploying `commit` to `environment`.
-    static func deployKey(_ environment: String, _ commit: ObjectID) -> JobKey {
+    public static func deployKey(_ environment: String, _ commit: ObjectID) -> JobKey {
         JobKey(subject: .environment(environment), step: .deploy, inputCommit: commit.hex)
     }
 
     /// The environment a deploy job's key names.
-    static func environment(ofDeploy key: JobKey) -> String {
+    public static func environment(ofDeploy key: JobKey) -> String {
         switch key.subject {
         case .environment(let name): name
         case .task(let id): id
@@ -39,7 +40,7 @@ extension Reconciler {
                     desired,
                     in: environment,
                     "\(reference.name) names \(desired.short), which is marked bad (\(bad)); "
-                        + "not deploying it. Deploy it anyway with: devsys deploy \(environment) --rev \(desired.short) --force",
+                        + "not deploying it; a forced deploy of it clears the mark",
                     now: now
                 )
                 continue
@@ -96,7 +97,7 @@ extension Reconciler {
                     trunk,
                     in: environment,
                     "auto-deploy skips \(trunk.short) for \(environment): it is marked bad (\(bad)); "
-                        + "a new commit deploys, or: devsys deploy \(environment) --rev \(trunk.short) --force",
+                        + "a new commit deploys, or a forced deploy of it",
                     now: now
                 )
                 continue

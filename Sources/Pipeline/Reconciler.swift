@@ -162,7 +162,7 @@ public struct Reconciler: Sendable {
     }
 
     /// Extra leases a job gets beyond the spec's attempts, for controllers killed mid-job.
-    static let crashAllowance = 3
+    public static let crashAllowance = 3
 
     /// A spec that does not validate: its task fails with the first problem as the reason (all of
     /// them go to the task's events), until a commit fixes it.
@@ -274,11 +274,6 @@ extension TaskState {
         case .queued, .coding, .testing, .review: false
         }
     }
-}
-
-extension ObjectID {
-    /// The first 12 hex digits, for messages.
-    var short: String { String(hex.prefix(12)) }
 }
 
 extension TaskSpec.RetryPolicy {

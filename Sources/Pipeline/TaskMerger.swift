@@ -9,6 +9,14 @@ public enum MergeOutcome: Sendable, Equatable {
     case merged(ObjectID)
     /// The branch conflicts with the trunk in these paths; the task went back to coding (or failed).
     case conflicts([String])
+
+    /// What the audit log says of it: `ok: merged as <commit>`, or `failed: conflicts in …`.
+    public var auditOutcome: String {
+        switch self {
+        case .merged(let commit): "ok: merged as \(commit.short)"
+        case .conflicts(let paths): "failed: conflicts in \(paths.joined(separator: ", "))"
+        }
+    }
 }
 
 /// Merges a task's tested branch into the trunk with a merge commit, moving the trunk with

@@ -1,5 +1,6 @@
 import Agents
 import ControlRepository
+import Environments
 import Foundation
 import Git
 import Specs
@@ -65,20 +66,13 @@ public struct TaskRetry: Sendable {
         }
     }
 
-    /// The step a failed task failed at. A failure while merged or deploying is the deploy's. Else
-    /// a job that died (its worker stopped every time, git kept failing under it) names its own
-    /// step; a task whose attempts ran out — the agent failed, or its tests failed — failed at coding.
+    /// The step a failed task failed at (`Store.failedStep(of:)`).
     func failedStep(of task: TaskRecord) throws -> Step {
-        let failure = try store.events(taskID: task.id, limit: 500).last { $0.eventKind == .taskState && $0.data["to"] == TaskState.failed.rawValue }
-        switch failure?.data["from"].flatMap(TaskState.init(rawValue:)) {
-        case .merged, .deploying, .deployed: return .deploy
-        default: break
-        }
-        guard let latest = try store.jobs(taskID: task.id).last, latest.state == .dead else { return .coding }
-        switch latest.key.step {
-        case .testing: return .testing
-        case .merge: return .merge
-        case .coding, .deploy, .monitor: return .coding
+        switch try store.failedStep(of: task) {
+        case .deploy: .deploy
+        case .testing: .testing
+        case .merge: .merge
+        case .coding, .monitor: .coding
         }
     }
 

@@ -50,13 +50,55 @@ extension Store {
         }
     }
 
+    /// Which audit entries `audit(_:)` returns.
+    public struct AuditFilter: Sendable {
+        public var actor: String?
+        public var action: String?
+        /// Entries whose target starts with this (`env/staging`, `task/001-about`).
+        public var target: String?
+        public var since: Date?
+        public var limit: Int
+        /// Entries older than this id (the next page of a newest-first listing).
+        public var before: Int64?
+
+        public init(actor: String? = nil, action: String? = nil, target: String? = nil, since: Date? = nil, limit: Int = 100, before: Int64? = nil) {
+            self.actor = actor
+            self.action = action
+            self.target = target
+            self.since = since
+            self.limit = limit
+            self.before = before
+        }
+    }
+
     /// A page of the audit log, newest first, as `GET /api/v1/audit` and `devsys audit` show it.
-    public func audit(limit: Int = 100, offset: Int = 0) throws -> [AuditEntry] {
-        try read("read the audit log") { db in
-            try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM audit ORDER BY id DESC LIMIT ? OFFSET ?"),
-                arguments: [limit, offset]
-            ).map(AuditEntry.init(row:))
+    public func audit(_ filter: AuditFilter = AuditFilter()) throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let actor = filter.actor {
+            conditions.append("actor = ?")
+            arguments += [actor]
+        }
+        if let action = filter.action {
+            conditions.append("action = ?")
+            arguments += [action]
+        }
+        if let target = filter.target {
+            conditions.append("substr(target, 1, length(?)) = ?")
+            arguments += [target, target]
+        }
+        if let since = filter.since {
+            conditions.append("at >= ?")
+            arguments += [since.storeMilliseconds]
+        }
+        if let before = filter.before {
+            conditions.append("id < ?")
+            arguments += [before]
+        }
+        arguments += [max(1, filter.limit)]
+        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try read("read the audit log") { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit \(condition) ORDER BY id DESC LIMIT ?", arguments: arguments).map(AuditEntry.init(row:))
         }
     }
 }

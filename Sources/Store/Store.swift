@@ -112,7 +112,7 @@ public final class Store: Sendable {
         switch error.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             return "the file is not a SQLite database or is damaged (\(message)). Move it aside, then run "
-                + "`devsys reindex` to rebuild the state from git, or `devsys restore` to restore a backup"
+                + "`devsys reindex` to rebuild the tasks from git (events and the audit log start afresh)"
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
             return "SQLite cannot open it for writing (\(message)); check that the path names a file, "
                 + "not a folder, and that you may write to it and to its folder"

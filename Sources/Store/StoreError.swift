@@ -1,8 +1,9 @@
 import Foundation
+import Specs
 
 /// What went wrong in the state database, with the file or the record it concerns and, where a user
 /// can act, what to do.
-public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum StoreError: DomainError, Equatable {
     /// The database file could not be opened or is not a devsys state database.
     case cannotOpen(path: String, reason: String)
     /// The file was written by a newer devsys whose schema this one does not know.
@@ -17,17 +18,38 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Only a dead job can be requeued.
     case jobNotDead(id: Int64, state: JobState)
 
+    public var code: String {
+        switch self {
+        case .cannotOpen: "store_unavailable"
+        case .schemaTooNew: "store_schema_too_new"
+        case .database: "store_failed"
+        case .taskNotFound: "task_not_found"
+        case .jobNotFound: "job_not_found"
+        case .leaseLost: "job_lease_lost"
+        case .jobNotDead: "job_not_dead"
+        }
+    }
+
+    public var category: ErrorCategory {
+        switch self {
+        case .cannotOpen, .schemaTooNew: .unavailable
+        case .database: .failed
+        case .taskNotFound, .jobNotFound: .notFound
+        case .leaseLost, .jobNotDead: .conflict
+        }
+    }
+
     public var description: String {
         switch self {
         case .cannotOpen(let path, let reason):
             return "cannot open the devsys state database \(path): \(reason)"
         case .schemaTooNew(let path, let unknown):
             return "the devsys state database \(path) was written by a newer devsys (unknown migrations: "
-                + "\(unknown.joined(separator: ", "))); upgrade devsys, or move the file aside and run `devsys reindex`"
+                + "\(unknown.joined(separator: ", "))); upgrade devsys, or move the file aside and rebuild it from git"
         case .database(let path, let operation, let message):
             return "devsys state database \(path): cannot \(operation): \(message)"
         case .taskNotFound(let id):
-            return "no task \(id) in the state database; run `devsys reindex` if the spec exists in git"
+            return "no task \(id) in the state database"
         case .jobNotFound(let id):
             return "no job \(id) in the state database"
         case .leaseLost(let jobID, let worker, let holder, let state):

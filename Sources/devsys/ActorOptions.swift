@@ -35,6 +35,12 @@ struct ActorOptions: ParsableArguments {
     }
 }
 
+/// The person at this terminal, for commands that only read: their git identity, with the CLI's
+/// `admin` role.
+func localPrincipal(control: ControlRepository) -> Principal {
+    ActorOptions().principal(control: control)
+}
+
 /// The user as git names them: the environment's GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, else the
 /// configuration of the repository around the working directory (a clone's), else the control
 /// repository's; the login name when none is set.

@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import Actions
 import Pipeline
 import Store
 
 extension Devsys {
-    struct Audit: ParsableCommand {
+    struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the audit log: who did, or was refused, what, and how it ended.",
             discussion: """
@@ -16,6 +17,7 @@ extension Devsys {
 
                   devsys audit
                   devsys audit --limit 20 --json
+                  devsys audit --action deploy --target env/production --since 2026-12-01T00:00:00Z
                 """
         )
 
@@ -24,11 +26,26 @@ extension Devsys {
         @Option(help: ArgumentHelp("Show at most this many entries.", valueName: "n"))
         var limit = 50
 
+        @Option(help: ArgumentHelp("Only this actor's entries (as the log names them).", valueName: "name"))
+        var actor: String?
+
+        @Option(help: ArgumentHelp("Only this action (deploy, rollback, pr.approve, task.retry…).", valueName: "action"))
+        var action: String?
+
+        @Option(help: ArgumentHelp("Only entries whose target starts with this (env/staging, task/001-about-page).", valueName: "target"))
+        var target: String?
+
+        @Option(help: ArgumentHelp("Only entries at or after this time (ISO 8601, e.g. 2026-12-01T00:00:00Z).", valueName: "time"))
+        var since: String?
+
         @Flag(help: "Print the entries as JSON.")
         var json = false
 
         func validate() throws {
             guard limit > 0 else { throw ValidationError("--limit must be positive") }
+            if let since, ISO8601DateFormatter().date(from: since) == nil {
+                throw ValidationError("--since takes an ISO 8601 time like 2026-12-01T00:00:00Z, not '\(since)'")
+            }
         }
 
         struct Row: Encodable {
@@ -40,9 +57,16 @@ extension Devsys {
             var outcome: String
         }
 
-        func run() throws {
-            let (_, _, store) = try options.openStore()
-            let entries = try store.audit(limit: limit)
+        func run() async throws {
+            let (control, plane) = try options.openControlPlane()
+            let filter = Store.AuditFilter(
+                actor: actor,
+                action: action,
+                target: target,
+                since: since.flatMap { ISO8601DateFormatter().date(from: $0) },
+                limit: limit
+            )
+            let entries = try await plane.audit(filter, by: localPrincipal(control: control))
             if json {
                 return try printJSON(
                     entries.map { Row(at: isoTime($0.at), actor: $0.actor, role: $0.role, action: $0.action, target: $0.target, outcome: $0.outcome) }

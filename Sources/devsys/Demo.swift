@@ -5,7 +5,10 @@ import DevsysResources
 import Foundation
 import Git
 import Hosts
+import Actions
+import Environments
 import Pipeline
+import Runtime
 import Store
 
 extension Devsys {
@@ -82,8 +85,10 @@ extension Devsys {
 
             step("review: approve and merge task/\(taskID) (devsys pr approve / pr merge)")
             let path = control.repository.gitDirectory.path
-            try Reviews(repositoryPath: path, store: controller.store).approve(task, reviewer: "demo-reviewer")
-            let merged = try TaskMerger(repositoryPath: path, store: controller.store).merge(task, actor: "demo-reviewer")
+            let plane = try controller.controlPlane
+            let reviewer = Principal(name: "demo-reviewer", role: .developer)
+            try await plane.approve(taskID: task.id, by: reviewer)
+            let merged = try await plane.merge(taskID: task.id, by: reviewer)
             print("merge: \(merged)")
 
             step("devsys run --until-idle  (auto_deploy: env/staging → the trunk; deploy to \(host.name), verify, tag)")

@@ -4,11 +4,13 @@ import Deploy
 import Foundation
 import Git
 import Hosts
+import Actions
+import Environments
 import Pipeline
 import Store
 
 extension Devsys {
-    struct DeployCommand: ParsableCommand {
+    struct DeployCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "deploy",
             abstract: "Promote a commit to an environment and deploy it to the environment's hosts.",
@@ -53,23 +55,14 @@ extension Devsys {
         @Flag(help: "Print the deploy report as JSON.")
         var json = false
 
-        func run() throws {
-            let (control, _, store) = try options.openStore(creatingState: true)
-            let actions = EnvironmentActions(agent: try deploymentAgent(options, control: control, store: store))
-            let report = try failingAsCommand {
-                try actions.deploy(
-                    environment: environment,
-                    revision: rev,
-                    force: force,
-                    by: actor.principal(control: control),
-                    progress: printProgress
-                )
-            }
-            try finish(report, json: json)
+        func run() async throws {
+            let (control, plane) = try options.openControlPlane(creatingState: true)
+            let handle = try await plane.deploy(environment: environment, revision: rev, force: force, by: actor.principal(control: control))
+            try finish(try await plane.follow(handle, progress: printProgress), json: json)
         }
     }
 
-    struct RollbackCommand: ParsableCommand {
+    struct RollbackCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollback",
             abstract: "Put an environment back on an earlier deploy.",
@@ -116,18 +109,15 @@ extension Devsys {
             if let steps, steps < 1 { throw ValidationError("--steps must be 1 or more") }
         }
 
-        func run() throws {
-            let (control, _, store) = try options.openStore(creatingState: true)
-            let actions = EnvironmentActions(agent: try deploymentAgent(options, control: control, store: store))
-            let destination: EnvironmentActions.RollbackTarget = to.map { .tag($0) } ?? .stepsBack(steps ?? 1)
-            let report = try failingAsCommand {
-                try actions.rollback(environment: environment, to: destination, by: actor.principal(control: control), progress: printProgress)
-            }
-            try finish(report, json: json)
+        func run() async throws {
+            let (control, plane) = try options.openControlPlane(creatingState: true)
+            let destination: ControlPlane.RollbackTarget = to.map { .tag($0) } ?? .stepsBack(steps ?? 1)
+            let handle = try await plane.rollback(environment: environment, to: destination, by: actor.principal(control: control))
+            try finish(try await plane.follow(handle, progress: printProgress), json: json)
         }
     }
 
-    struct Revisions: ParsableCommand {
+    struct Revisions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List an environment's deploys (its deploy tags) and which one is live.",
             discussion: """
@@ -151,68 +141,19 @@ extension Devsys {
         @Flag(help: "Print the revisions as JSON.")
         var json = false
 
-        struct Row: Encodable {
-            var tag: String
-            var sequence: Int
-            var commit: String
-            var date: Date?
-            var actor: String?
-            var tasks: [String]
-            var status: String
-            var bad: String?
-        }
-
-        struct Output: Encodable {
-            var environment: String
-            var desired: String?
-            var live: String?
-            var revisions: [Row]
-            var hosts: [DeploymentAgent.HostState]?
-        }
-
-        func run() throws {
-            let (control, _, store) = try options.openStore()
-            let refs = EnvironmentRefs(repository: control.repository, environment: environment)
-            let agent = try deploymentAgent(options, control: control, store: store)
-            try agent.environmentHosts(environment)
-            let desired = try refs.desired()
-            let live = try agent.liveCommit(environment)
-            var liveTagged = false
-            var rows: [Row] = []
-            for tag in try refs.tags().reversed() {
-                let bad = try ObjectID(hex: tag.commit).flatMap { try refs.badReason($0) }
-                var status = bad == nil ? "" : "bad"
-                if !liveTagged, tag.commit == live?.hex {
-                    status = "live"
-                    liveTagged = true
-                }
-                let tasks = (tag.fields["Tasks"] ?? "none") == "none" ? [] : (tag.fields["Tasks"] ?? "").components(separatedBy: ", ")
-                rows.append(
-                    Row(
-                        tag: tag.name,
-                        sequence: tag.sequence,
-                        commit: tag.commit,
-                        date: tag.date,
-                        actor: tag.fields["Actor"],
-                        tasks: tasks,
-                        status: status,
-                        bad: bad
-                    )
-                )
+        func run() async throws {
+            let (control, plane) = try options.openControlPlane()
+            let view = try await plane.revisions(environment: environment, askHosts: hosts, by: localPrincipal(control: control))
+            if json { return try printJSON(view) }
+            print("\(view.ref): \(view.desired ?? "not set (nothing promoted yet)")")
+            if view.desired != view.live {
+                print("hosts were last brought to: \(view.live ?? "nothing") — a deploy is pending or failed ('devsys tasks', 'devsys serve')")
             }
-            let hostStates = hosts ? try agent.hostStates(environment) : nil
-            if json {
-                return try printJSON(Output(environment: environment, desired: desired?.hex, live: live?.hex, revisions: rows, hosts: hostStates))
-            }
-            print("\(refs.ref): \(desired.map(\.hex) ?? "not set (nothing promoted yet)")")
-            if desired != live {
-                print("hosts were last brought to: \(live?.hex ?? "nothing") — a deploy is pending or failed ('devsys tasks', 'devsys serve')")
-            }
-            if rows.isEmpty {
+            if view.revisions.isEmpty {
                 print("no deploys yet: devsys deploy \(environment)")
             } else {
                 var table = TextTable(["TAG", "COMMIT", "DATE", "ACTOR", "TASKS", "STATUS"])
-                for row in rows {
+                for row in view.revisions {
                     table.add([
                         row.tag, shortHex(row.commit), row.date.map(localTime) ?? "-", row.actor ?? "-",
                         row.tasks.isEmpty ? "-" : row.tasks.joined(separator: ","),
@@ -224,7 +165,7 @@ extension Devsys {
                 }
                 print(table.text, terminator: "")
             }
-            for host in hostStates ?? [] {
+            for host in view.hosts ?? [] {
                 if let error = host.error {
                     print("\(host.host)/\(host.app): cannot read: \(error)")
                 } else {
@@ -233,11 +174,6 @@ extension Devsys {
             }
         }
     }
-}
-
-/// The deployment agent for the repository and store of a command.
-func deploymentAgent(_ options: ControllerOptions, control: ControlRepository, store: Store) throws -> DeploymentAgent {
-    DeploymentAgent(repositoryPath: options.repositoryPath(of: control), store: store, connections: HostConnections(repository: control.repository))
 }
 
 /// Prints the report (as JSON with `json`); a failed deploy exits 1.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Specs
 
 /// The `devsys` command: a list of subcommands, each in its own file as `extension Devsys`.
 @main
@@ -52,6 +53,8 @@ struct Devsys: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as any DomainError {
+            Foundation.exit(ErrorReport.report(error, json: CommandLine.arguments.contains("--json")))
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {

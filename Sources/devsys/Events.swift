@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Actions
 import Pipeline
 import Store
 
@@ -49,23 +50,20 @@ extension Devsys {
         }
 
         func run() async throws {
-            let (_, _, store) = try options.openStore()
+            let (control, plane) = try options.openControlPlane()
+            let actor = localPrincipal(control: control)
             let printer = EventPrinter(json: json)
-            var last: Int64 = 0
-            do {
-                let latest = limit == 0 ? [] : try store.events(taskID: task, limit: limit)
-                printer.print(latest)
-                // Without a limit's worth of history, follow from the newest event there is.
-                last = try latest.last?.id ?? store.events(taskID: nil, limit: 1).last?.id ?? 0
-            } catch {
-                throw CommandFailure("\(error)")
-            }
+            let latest = limit == 0 ? [] : try await plane.latestEvents(taskID: task, limit: limit, by: actor)
+            printer.print(latest)
+            // Without a limit's worth of history, follow from the newest event there is.
+            var last = latest.last?.id ?? 0
+            if latest.isEmpty { last = try await plane.latestEvents(limit: 1, by: actor).last?.id ?? 0 }
             guard follow else { return }
 
             let following = Task { [task, last] in
                 var cursor = last
                 while !Task.isCancelled {
-                    let new = try store.events(after: cursor, taskID: task, limit: 500)
+                    let new = try await plane.events(after: cursor, taskID: task, limit: 500, by: actor)
                     printer.print(new)
                     cursor = new.last?.id ?? cursor
                     if new.count < 500 { try await Task.sleep(for: Self.pollInterval) }
@@ -83,8 +81,6 @@ extension Devsys {
                 try await following.value
             } catch is CancellationError {
                 return
-            } catch {
-                throw CommandFailure("\(error)")
             }
         }
     }

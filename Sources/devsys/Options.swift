@@ -1,8 +1,10 @@
+import Actions
 import ArgumentParser
 import ControlRepository
 import Foundation
 import Git
 import Pipeline
+import Specs
 import Store
 
 /// `--repo`, shared by every command that works on a control repository and its state.
@@ -29,6 +31,8 @@ struct RepositoryOptions: ParsableArguments {
     func locate() throws -> ControlRepository.Location {
         do {
             return try ControlRepository.locate(RepositoryLookup(path: repo), scope: .control)
+        } catch let error as any DomainError {
+            throw error
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -51,6 +55,8 @@ struct LocalRepositoryOptions: ParsableArguments {
     func open() throws -> ControlRepository {
         do {
             return try ControlRepository.locate(RepositoryLookup(path: repo), scope: .local).control
+        } catch let error as any DomainError {
+            throw error
         } catch {
             throw CommandFailure("\(error)")
         }
@@ -63,16 +69,6 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Runs a domain action, reporting what it threw as `devsys: <why>` (exit 1).
-func failingAsCommand<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as CommandFailure {
-        throw error
-    } catch {
-        throw CommandFailure("\(error)")
-    }
-}
 
 extension ParsableCommand {
     /// Prints `devsys: message` on stderr.
@@ -135,6 +131,12 @@ struct ControllerOptions: ParsableArguments {
         return (location.control, state, store)
     }
 
+    /// The control plane of the control repository, on its store (see `openStore`).
+    func openControlPlane(creatingState: Bool = false) throws -> (control: ControlRepository, plane: ControlPlane) {
+        let (control, state, store) = try openStore(creatingState: creatingState)
+        return (control, try ControlPlane(repositoryPath: repositoryPath(of: control), state: state, store: store))
+    }
+
     /// `openStore(creatingState:)`, with how the control repository was found.
     func openLocatedStore(creatingState: Bool = false) throws -> (location: ControlRepository.Location, state: StateDirectory, store: Store) {
         let (location, folder) = try locateState()
@@ -145,6 +147,8 @@ struct ControllerOptions: ParsableArguments {
                 try location.requireState(in: folder.url, overridden: state != nil)
             }
             return (location, folder, try Store(path: folder.storeFile))
+        } catch let error as any DomainError {
+            throw error
         } catch {
             throw CommandFailure("\(error)")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlRepository
 import Foundation
 import Git
+import Actions
 import Pipeline
 import Specs
 import Store
@@ -27,7 +28,7 @@ extension Devsys {
             subcommands: [List.self, Show.self, Approve.self, Merge.self, Reject.self]
         )
 
-        struct List: ParsableCommand {
+        struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "List the tasks waiting for review.",
                 discussion: """
@@ -44,27 +45,9 @@ extension Devsys {
             @Flag(help: "Print the list as JSON.")
             var json = false
 
-            func run() throws {
-                let (control, state, store) = try options.openStore()
-                let reviews = Reviews(repositoryPath: options.repositoryPath(of: control), store: store)
-                var rows: [PullRequestOutput] = []
-                for task in try store.tasks(states: [.review]) {
-                    let head = task.branchHead.flatMap(ObjectID.init(hex:))
-                    let report = head.flatMap {
-                        try? StoredTestReport.latest(for: $0, in: control.repository, reportsFolder: state.reportsFolder(taskID: task.id))
-                    }
-                    rows.append(
-                        PullRequestOutput(
-                            id: task.id,
-                            title: task.title,
-                            branch: "task/\(task.id)",
-                            head: task.branchHead,
-                            tests: report?.summary,
-                            passed: report?.passed,
-                            approved: try head.map { try reviews.isApproved($0) } ?? false
-                        )
-                    )
-                }
+            func run() async throws {
+                let (control, plane) = try options.openControlPlane()
+                let rows = try await plane.pullRequests(by: localPrincipal(control: control))
                 if json { return try printJSON(rows) }
                 guard !rows.isEmpty else { return print("no task waits for review") }
                 var table = TextTable(["ID", "HEAD", "TESTS", "APPROVED", "TITLE"])
@@ -78,7 +61,7 @@ extension Devsys {
             }
         }
 
-        struct Show: ParsableCommand {
+        struct Show: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Show a task branch against the trunk: files, diff, tests and verdicts.",
                 discussion: """
@@ -106,37 +89,13 @@ extension Devsys {
                 guard maxLines > 0 else { throw ValidationError("--max-lines must be positive") }
             }
 
-            func run() throws {
-                let (control, state, store) = try options.openStore()
-                let view = try failingAsCommand {
-                    try PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store, state: state).view(taskID: id)
-                }
+            func run() async throws {
+                let (control, plane) = try options.openControlPlane()
+                let view = try await plane.pullRequest(taskID: id, by: localPrincipal(control: control))
                 let task = view.task
-                let diff = Self.cut(view.unifiedDiff, maxLines: maxLines, hint: "git diff \(view.trunk)...task/\(id)")
-                if json {
-                    return try printJSON(
-                        PullRequestShowOutput(
-                            task: TaskOutput(task),
-                            trunk: view.trunk,
-                            base: view.base?.hex,
-                            head: view.head.hex,
-                            files: view.files.map {
-                                .init(
-                                    path: $0.path,
-                                    oldPath: $0.oldPath,
-                                    status: $0.status.rawValue,
-                                    added: $0.isBinary ? nil : $0.added,
-                                    deleted: $0.isBinary ? nil : $0.deleted
-                                )
-                            },
-                            tests: view.tests?.summary,
-                            passed: view.tests?.passed,
-                            reviews: view.verdicts,
-                            approved: view.isApproved,
-                            diff: diff
-                        )
-                    )
-                }
+                let hint = "git diff \(view.trunk)...task/\(id)"
+                if json { return try printJSON(view.output(maxDiffLines: maxLines, hint: hint)) }
+                let diff = PullRequestView.cut(view.unifiedDiff, maxLines: maxLines, hint: hint)
                 var out = "task/\(id) → \(view.trunk): \(task.title)\n"
                 out +=
                     "  state \(task.state.rawValue), head \(shortHex(view.head.hex)), base \(view.base.map { shortHex($0.hex) } ?? "none (unrelated histories)")\n"
@@ -171,16 +130,9 @@ extension Devsys {
                 case .typeChanged: "T"
                 }
             }
-
-            /// The diff cut after `maxLines` lines, with a hint to see the rest.
-            static func cut(_ diff: String, maxLines: Int, hint: String) -> String {
-                let lines = diff.split(separator: "\n", omittingEmptySubsequences: false).dropLast(diff.hasSuffix("\n") ? 1 : 0)
-                guard lines.count > maxLines else { return diff }
-                return lines.prefix(maxLines).map { $0 + "\n" }.joined() + "… \(lines.count - maxLines) more lines: \(hint)\n"
-            }
         }
 
-        struct Approve: ParsableCommand {
+        struct Approve: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Approve a task's tested branch head.",
                 discussion: """
@@ -201,17 +153,15 @@ extension Devsys {
             @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
             var id: String
 
-            func run() throws {
-                let (control, _, store) = try options.openStore()
+            func run() async throws {
+                let (control, plane) = try options.openControlPlane()
                 let reviewer = actor.principal(control: control)
-                let head = try failingAsCommand {
-                    try PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store).approve(taskID: id, by: reviewer)
-                }
+                let head = try await plane.approve(taskID: id, by: reviewer)
                 print("approved task/\(id) at \(shortHex(head.hex)) as \(reviewer.name); merge it with: devsys pr merge \(id)")
             }
         }
 
-        struct Merge: ParsableCommand {
+        struct Merge: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Merge a task branch into the trunk.",
                 discussion: """
@@ -232,11 +182,10 @@ extension Devsys {
             @Argument(help: ArgumentHelp("The task id (its folder under specs/).", valueName: "id"))
             var id: String
 
-            func run() throws {
-                let (control, state, store) = try options.openStore()
-                let actions = PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store)
-                let outcome = try failingAsCommand { try actions.merge(taskID: id, by: actor.principal(control: control)) }
-                _ = NotifySocket.send(to: state.notifySocket)
+            func run() async throws {
+                let (control, plane) = try options.openControlPlane()
+                let outcome = try await plane.merge(taskID: id, by: actor.principal(control: control))
+                _ = NotifySocket.send(to: plane.state.notifySocket)
                 switch outcome {
                 case .merged(let commit):
                     print("merged task/\(id) into \(try control.trunkCommit().branch): \(commit.hex)")
@@ -248,7 +197,7 @@ extension Devsys {
             }
         }
 
-        struct Reject: ParsableCommand {
+        struct Reject: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Reject a task's branch; the task ends rejected with your reason.",
                 discussion: """
@@ -278,47 +227,12 @@ extension Devsys {
                 }
             }
 
-            func run() throws {
-                let (control, _, store) = try options.openStore()
+            func run() async throws {
+                let (control, plane) = try options.openControlPlane()
                 let reviewer = actor.principal(control: control)
-                let actions = PullRequestActions(repositoryPath: options.repositoryPath(of: control), store: store)
-                try failingAsCommand { try actions.reject(taskID: id, reason: reason ?? "", by: reviewer) }
-                let head = try store.task(id: id)?.branchHead
-                print("rejected task/\(id) at \(head.map(shortHex) ?? "?") as \(reviewer.name)")
+                let head = try await plane.reject(taskID: id, reason: reason ?? "", by: reviewer)
+                print("rejected task/\(id) at \(head.short) as \(reviewer.name)")
             }
         }
     }
-}
-
-/// A line of `devsys pr list --json`.
-struct PullRequestOutput: Encodable {
-    var id: String
-    var title: String
-    var branch: String
-    var head: String?
-    var tests: String?
-    var passed: Bool?
-    var approved: Bool
-}
-
-/// `devsys pr show --json`.
-struct PullRequestShowOutput: Encodable {
-    struct File: Encodable {
-        var path: String
-        var oldPath: String?
-        var status: String
-        var added: Int?
-        var deleted: Int?
-    }
-
-    var task: TaskOutput
-    var trunk: String
-    var base: String?
-    var head: String
-    var files: [File]
-    var tests: String?
-    var passed: Bool?
-    var reviews: [String]
-    var approved: Bool
-    var diff: String
 }

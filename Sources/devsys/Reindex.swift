@@ -1,12 +1,7 @@
 import ArgumentParser
 import Foundation
+import Actions
 import Pipeline
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension Devsys {
     struct Reindex: ParsableCommand {
@@ -34,34 +29,15 @@ extension Devsys {
 
         func run() throws {
             let (control, state, store) = try options.openStore(creatingState: true)
-            let lock = try ControllerLockFile(state.controllerLock)
-            defer { lock.release() }
+            guard let lock = try ControllerLock.take(state) else {
+                throw CommandFailure("a devsys controller is running on \(state.url.path); stop it first, then run reindex again")
+            }
+            defer { withExtendedLifetime(lock) {} }
             let tasks = try Reindexer(repositoryPath: options.repositoryPath(of: control), store: store, state: state).reindex()
-            if json { return try printJSON(tasks.map(TaskOutput.init)) }
+            if json { return try printJSON(tasks.map(TaskSummary.init)) }
             let trunk = try control.trunkCommit()
             print("\(tasks.count) task\(tasks.count == 1 ? "" : "s") read from git at \(trunk.branch) \(shortHex(trunk.commit.hex))")
-            if !tasks.isEmpty { print(TaskTable(tasks).text, terminator: "") }
+            if !tasks.isEmpty { print(TaskTable(tasks.map(TaskSummary.init)).text, terminator: "") }
         }
-    }
-}
-
-/// Holds the controller lock of a state folder while a command rewrites what a controller works
-/// from, so the two never run together.
-struct ControllerLockFile {
-    private let descriptor: Int32
-
-    init(_ url: URL) throws {
-        descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw CommandFailure("cannot open \(url.path): \(String(cString: strerror(errno)))") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw CommandFailure(
-                "a devsys controller is running on \(url.deletingLastPathComponent().path); stop it first, then run reindex again"
-            )
-        }
-    }
-
-    func release() {
-        close(descriptor)
     }
 }

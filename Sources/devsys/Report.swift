@@ -2,11 +2,12 @@ import ArgumentParser
 import ControlRepository
 import Foundation
 import Git
+import Actions
 import Pipeline
 import Store
 
 extension Devsys {
-    struct Report: ParsableCommand {
+    struct Report: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the test report of a task's branch head.",
             discussion: """
@@ -38,20 +39,13 @@ extension Devsys {
             if junit && json { throw ValidationError("use one of --junit and --json") }
         }
 
-        func run() throws {
-            let (control, state, store) = try options.openStore()
-            let task = try findTask(id, in: store)
-            let repository = control.repository
-            guard let head = try repository.reference(named: ControlRefs.taskBranch(id)) ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
-                throw CommandFailure("task \(id) has no branch task/\(id) yet, so nothing was tested (it is \(task.state.rawValue))")
-            }
-            guard let report = try StoredTestReport.latest(for: head, in: repository, reportsFolder: state.reportsFolder(taskID: id)) else {
-                throw CommandFailure("no test report for task/\(id) at \(shortHex(head.hex)) yet (the task is \(task.state.rawValue))")
-            }
+        func run() async throws {
+            let (control, plane) = try options.openControlPlane()
+            let report = try await plane.report(taskID: id, by: localPrincipal(control: control))
             if junit {
                 print(report.xml, terminator: report.xml.hasSuffix("\n") ? "" : "\n")
             } else if json {
-                try printJSON(ReportOutput(taskID: id, report: report))
+                try printJSON(ReportView(taskID: id, report: report))
             } else {
                 print(Self.text(of: report, taskID: id), terminator: "")
             }
@@ -82,55 +76,6 @@ extension Devsys {
                 }
             }
             return out
-        }
-    }
-}
-
-/// `devsys report --json`.
-struct ReportOutput: Encodable {
-    struct TestCase: Encodable {
-        var suite: String
-        var classname: String
-        var name: String
-        var status: String
-        var time: Double?
-        var message: String?
-        var details: String?
-    }
-
-    var task: String
-    var commit: String
-    var source: String
-    var passed: Bool
-    var summary: String
-    var tests: Int
-    var failures: Int
-    var errors: Int
-    var skipped: Int
-    var time: Double?
-    var testCases: [TestCase]
-
-    init(taskID: String, report: StoredTestReport) {
-        task = taskID
-        commit = report.commit.hex
-        source = report.source.rawValue
-        passed = report.passed
-        summary = report.summary
-        tests = report.tests
-        failures = report.failures
-        errors = report.errors
-        skipped = report.skipped
-        time = report.time
-        testCases = report.testCases.map {
-            TestCase(
-                suite: $0.suite,
-                classname: $0.classname,
-                name: $0.name,
-                status: $0.status.rawValue,
-                time: $0.time,
-                message: $0.message,
-                details: $0.details
-            )
         }
     }
 }

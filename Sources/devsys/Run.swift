@@ -2,6 +2,7 @@ import ArgumentParser
 import ControlRepository
 import Foundation
 import Pipeline
+import Runtime
 
 extension Devsys {
     struct Run: AsyncParsableCommand {
@@ -73,11 +74,7 @@ extension Devsys {
 /// Opens the controller for the repository and state folder in `options`.
 func makeController(_ options: ControllerOptions) throws -> Controller {
     let (control, state) = try options.locate()
-    do {
-        return try Controller(repositoryPath: options.repositoryPath(of: control), state: state)
-    } catch {
-        throw CommandFailure("\(error)")
-    }
+    return try Controller(repositoryPath: options.repositoryPath(of: control), state: state)
 }
 
 /// A progress line on stderr, with the time.

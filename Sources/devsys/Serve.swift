@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Runtime
 
 extension Devsys {
     struct Serve: AsyncParsableCommand {

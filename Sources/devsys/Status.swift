@@ -2,11 +2,13 @@ import ArgumentParser
 import ControlRepository
 import Deploy
 import Foundation
+import Actions
+import Environments
 import Pipeline
 import Store
 
 extension Devsys {
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show the whole picture: tasks by state, what each environment serves, the job queue, the last error.",
             discussion: """
@@ -39,31 +41,19 @@ extension Devsys {
         @Flag(help: "Print the status as JSON.")
         var json = false
 
-        func run() throws {
+        func run() async throws {
             let (location, state, store) = try options.openLocatedStore()
             let control = location.control
-            let status: ControllerStatus
-            do {
-                status = try ControllerStatus.read(repositoryPath: options.repositoryPath(of: control), store: store)
-            } catch {
-                throw CommandFailure("\(error)")
-            }
+            let plane = try ControlPlane(repositoryPath: options.repositoryPath(of: control), state: state, store: store)
+            let actor = localPrincipal(control: control)
+            let status = try await plane.status(by: actor)
             var hostStates: [String: [DeploymentAgent.HostState]]?
             var hostProblems: [String: String]?
             if hosts {
-                let agent = try deploymentAgent(options, control: control, store: store)
-                defer { agent.connections.closeAll() }
-                var read: [String: [DeploymentAgent.HostState]] = [:]
-                var problems: [String: String] = [:]
-                for environment in status.environments {
-                    do {
-                        read[environment.name] = try agent.hostStates(environment.name)
-                    } catch {
-                        problems[environment.name] = "\(error)"
-                    }
-                }
-                hostStates = read
-                hostProblems = problems.isEmpty ? nil : problems
+                defer { plane.connections.closeAll() }
+                let read = try await plane.hostStates(by: actor)
+                hostStates = read.hosts
+                hostProblems = read.problems.isEmpty ? nil : read.problems
             }
             let output = StatusOutput(
                 repository: control.displayPath,

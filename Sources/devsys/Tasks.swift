@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import Actions
 import Pipeline
 import Store
 
 extension Devsys {
-    struct Tasks: ParsableCommand {
+    struct Tasks: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the tasks and where each one is.",
             discussion: """
@@ -29,18 +30,26 @@ extension Devsys {
         )
         var stateFilter: [TaskState] = []
 
+        @Option(help: ArgumentHelp("Only tasks whose spec carries this tag.", valueName: "tag"))
+        var tag: String?
+
+        @Option(help: ArgumentHelp("Only tasks of this app.", valueName: "app"))
+        var app: String?
+
         @Flag(help: "Print the tasks as JSON.")
         var json = false
 
-        func run() throws {
-            let (_, _, store) = try options.openStore()
-            let tasks = try store.tasks(states: stateFilter.isEmpty ? nil : Set(stateFilter))
-            if json { return try printJSON(tasks.map(TaskOutput.init)) }
+        func run() async throws {
+            let (control, plane) = try options.openControlPlane()
+            let filter = ControlPlane.TaskFilter(states: Set(stateFilter), tag: tag, app: app, limit: .max)
+            let tasks = try await plane.tasks(filter, by: localPrincipal(control: control)).tasks
+            if json { return try printJSON(tasks) }
             guard !tasks.isEmpty else {
-                if stateFilter.isEmpty {
+                if stateFilter.isEmpty, tag == nil, app == nil {
                     print("no tasks yet: commit specs/<id>/task.yaml to the trunk, then run 'devsys run --until-idle'")
                 } else {
-                    print("no task is \(stateFilter.map(\.rawValue).joined(separator: " or "))")
+                    let states = stateFilter.map(\.rawValue).joined(separator: " or ")
+                    print(tag == nil && app == nil ? "no task is \(states)" : "no task matches")
                 }
                 return
             }
@@ -55,46 +64,15 @@ extension TaskState: ExpressibleByArgument {}
 struct TaskTable {
     var text: String
 
-    init(_ tasks: [TaskRecord]) {
+    init(_ tasks: [TaskSummary]) {
         var table = TextTable(["ID", "STATE", "ATTEMPT", "HEAD", "UPDATED", "REASON"])
         for task in tasks {
             table.add([
-                task.id, task.state.rawValue, "\(task.attempt)/\(task.maxAttempts)", task.branchHead.map(shortHex) ?? "-",
+                task.id, task.state, "\(task.attempt)/\(task.maxAttempts)", task.branchHead.map(shortHex) ?? "-",
                 localTime(task.updatedAt), task.reason.map { oneLine($0, limit: 80) } ?? "",
             ])
         }
         text = table.text
-    }
-}
-
-/// A task as `--json` prints it.
-struct TaskOutput: Encodable {
-    var id: String
-    var state: String
-    var title: String
-    var app: String
-    var attempt: Int
-    var maxAttempts: Int
-    var branch: String
-    var branchHead: String?
-    var reason: String?
-    var specCommit: String
-    var createdAt: String
-    var updatedAt: String
-
-    init(_ task: TaskRecord) {
-        id = task.id
-        state = task.state.rawValue
-        title = task.title
-        app = task.app
-        attempt = task.attempt
-        maxAttempts = task.maxAttempts
-        branch = "task/\(task.id)"
-        branchHead = task.branchHead
-        reason = task.reason
-        specCommit = task.specCommit
-        createdAt = isoTime(task.createdAt)
-        updatedAt = isoTime(task.updatedAt)
     }
 }
 

@@ -154,9 +154,9 @@ import Testing
 
         #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "staging", by: Self.ada) }
         #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "prod", by: Self.grace) }
-        #expect(throws: DeployCommandError.self) { try environments.deploy(environment: "nowhere", by: Self.grace) }
+        #expect(throws: EnvironmentError.self) { try environments.deploy(environment: "nowhere", by: Self.grace) }
         #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "staging", revision: "no-such-branch", by: Self.grace) }
-        #expect(throws: DeployCommandError.self) { try environments.rollback(environment: "staging", by: Self.grace) }
+        #expect(throws: EnvironmentError.self) { try environments.rollback(environment: "staging", by: Self.grace) }
 
         #expect(try environments.deploy(environment: "staging", revision: "main~1", by: Self.grace).tag == "deploy/staging/0001")
         #expect(try environments.deploy(environment: "staging", by: Self.grace).tag == "deploy/staging/0002")
@@ -165,7 +165,7 @@ import Testing
         #expect(try refs.desired()?.hex == first)
         let secondID = try #require(ObjectID(hex: second))
         #expect(try refs.badReason(secondID)?.contains("by Grace Hopper <grace@example.com>: rolled back to deploy/staging/0001") == true)
-        #expect(throws: DeployCommandError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
+        #expect(throws: EnvironmentError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
         #expect(try environments.deploy(environment: "staging", force: true, by: Self.grace).succeeded)
         #expect(try refs.badReason(secondID) == nil)
         #expect(try environments.deploy(environment: "prod", by: Self.admin).succeeded, "admin may deploy where approval: admin")

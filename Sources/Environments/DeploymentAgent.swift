@@ -24,7 +24,7 @@ public struct DeploymentAgent: Sendable {
     }
 
     /// The store key holding the commit an environment's hosts were last brought to.
-    static func liveKey(_ environment: String) -> String { "env.\(environment).live" }
+    public static func liveKey(_ environment: String) -> String { "env.\(environment).live" }
 
     /// The commit devsys last brought the environment's hosts to; nil before the first deploy.
     public func liveCommit(_ environment: String) throws -> ObjectID? {
@@ -53,31 +53,36 @@ public struct DeploymentAgent: Sendable {
         /// Tasks whose `http` acceptance checks ran: every task the commit brings to the environment.
         public var tasksChecked: [String] = []
         public var succeeded: Bool { rollout.succeeded }
+
+        /// What the audit log says of it: `ok: <tag>`, or `failed: <why>`.
+        public var auditOutcome: String {
+            succeeded ? "ok" + (tag.map { ": \($0)" } ?? "") : "failed: \(rollout.failure ?? "deploy failed")"
+        }
     }
 
     /// The environment, its hosts and apps as devsys.yaml on the trunk says.
-    struct Plan {
-        var config: ProjectConfig
-        var environment: ProjectConfig.Environment
-        var hosts: [ProjectConfig.Host]
+    public struct Plan: Sendable {
+        public var config: ProjectConfig
+        public var environment: ProjectConfig.Environment
+        public var hosts: [ProjectConfig.Host]
     }
 
-    func plan(_ name: String, repository: Repository) throws -> Plan {
+    public func plan(_ name: String, repository: Repository) throws -> Plan {
         let control = ControlRepository(repository)
         let trunk = try control.trunkCommit()
-        guard let config = try control.specs(named: [], at: trunk.commit).config else { throw PipelineError.invalidConfig(trunk.commit.short) }
+        guard let config = try control.specs(named: [], at: trunk.commit).config else { throw ControlRepositoryError.invalidConfig(commit: trunk.commit.short) }
         guard let environment = config.environment(named: name) else {
-            throw DeployCommandError.unknownEnvironment(name, known: config.environments.map(\.name))
+            throw EnvironmentError.unknownEnvironment(name, known: config.environments.map(\.name))
         }
         let hosts = try environment.hosts.map { hostName in
-            guard let host = config.host(named: hostName) else { throw PipelineError.invalidConfig(trunk.commit.short) }
+            guard let host = config.host(named: hostName) else { throw ControlRepositoryError.invalidConfig(commit: trunk.commit.short) }
             return host
         }
         return Plan(config: config, environment: environment, hosts: hosts)
     }
 
     /// The hosts of `environment` as devsys.yaml on the trunk names them. Throws
-    /// `DeployCommandError.unknownEnvironment` (listing the known ones) or `PipelineError.invalidConfig`.
+    /// `EnvironmentError.unknownEnvironment` (listing the known ones) or `ControlRepositoryError.invalidConfig`.
     @discardableResult
     public func environmentHosts(_ environment: String) throws -> [ProjectConfig.Host] {
         try plan(environment, repository: Repository.open(at: repositoryPath)).hosts
@@ -171,7 +176,7 @@ public struct DeploymentAgent: Sendable {
     /// Plans bringing `environment` to `commit`: reads nothing from the hosts and records nothing.
     /// `rollbackTo` names the deploy tag a `devsys rollback` goes back to; without it, a commit
     /// that an earlier deploy tag names and that is an ancestor of what is live is a rollback too.
-    /// Throws `DeployCommandError.unknownEnvironment`, `PipelineError.invalidConfig`, `GitError`.
+    /// Throws `EnvironmentError.unknownEnvironment`, `ControlRepositoryError.invalidConfig`, `GitError`.
     public func prepare(
         environment name: String,
         commit: ObjectID,
@@ -318,7 +323,6 @@ public struct DeploymentAgent: Sendable {
         guard !candidates.isEmpty else { return ([], []) }
         let control = ControlRepository(repository)
         let (_, snapshots) = try control.specs(named: Set(candidates.map(\.id)), at: try control.trunkCommit().commit)
-        let retry = TaskRetry(repositoryPath: repositoryPath, store: store)
         var shipped: [String] = []
         var checked: [(id: String, checks: [TaskSpec.HTTPProbe])] = []
         for task in candidates {
@@ -326,7 +330,7 @@ public struct DeploymentAgent: Sendable {
                 let head = task.branchHead.flatMap(ObjectID.init(hex:)), try repository.isAncestor(head, of: commit)
             else { continue }
             var waits = spec.deploy?.env == environment && [.merged, .deploying, .failed].contains(task.state)
-            if waits, task.state == .failed { waits = try retry.failedStep(of: task) == .deploy }
+            if waits, task.state == .failed { waits = try store.failedStep(of: task) == .deploy }
             if waits { shipped.append(task.id) }
             let new = try live.map { try !repository.isAncestor(head, of: $0) } ?? true
             guard waits || new else { continue }
@@ -337,43 +341,5 @@ public struct DeploymentAgent: Sendable {
             checked.append((task.id, checks))
         }
         return (shipped.sorted(), checked.sorted { $0.id < $1.id })
-    }
-}
-
-/// A deploy that the infrastructure stopped after hosts switched: verification got no answer (the
-/// web server down, the host unreachable) or a switch failed. Every host that switched is back on
-/// what it served before; nothing is marked bad. The controller retries it with backoff.
-public struct DeployOutage: Error, CustomStringConvertible {
-    public var report: DeploymentAgent.Report
-
-    public var description: String {
-        let back =
-            report.rollout.nothingToRollBackTo
-            ? "nothing to roll back to: no host serves a revision (as before the first deploy)"
-            : "every host that switched is back on what it served before"
-        return "\(report.rollout.failure ?? "the deploy did not finish") — an infrastructure failure, not the commit's: \(back); "
-            + "\(report.commit.prefix(12)) is not marked bad"
-    }
-}
-
-/// Why a deploy, rollback or revisions command cannot go ahead.
-public enum DeployCommandError: Error, CustomStringConvertible {
-    case unknownEnvironment(String, known: [String])
-    case badRevision(environment: String, commit: String, reason: String)
-    case nothingToRollBackTo(String)
-    case unknownTag(String, environment: String)
-
-    public var description: String {
-        switch self {
-        case .unknownEnvironment(let name, let known):
-            "no environment '\(name)' in devsys.yaml"
-                + (known.isEmpty ? "; add one under 'environments'" : " (known: \(known.joined(separator: ", ")))")
-        case .badRevision(let environment, let commit, let reason):
-            "\(commit.prefix(12)) is marked bad in \(environment) (\(reason)); deploy it anyway with --force, which clears the mark"
-        case .nothingToRollBackTo(let environment):
-            "\(environment) has no earlier deploy to roll back to; 'devsys revisions \(environment)' lists its deploys"
-        case .unknownTag(let tag, let environment):
-            "no deploy tag '\(tag)' for \(environment); 'devsys revisions \(environment)' lists them"
-        }
     }
 }

@@ -1,4 +1,5 @@
 import ControlRepository
+import Environments
 import Foundation
 import Git
 import Specs
@@ -108,7 +109,7 @@ public struct ControllerStatus: Sendable, Encodable {
             if let config = try control.config(at: trunk.commit) {
                 configured = config.environments
             } else {
-                problem = "devsys.yaml on \(trunk.branch) (\(trunk.commit.short)) is missing or invalid; run 'devsys validate'"
+                problem = "devsys.yaml on \(trunk.branch) (\(trunk.commit.short)) is missing or invalid"
             }
         } catch {
             problem = "\(error)"

@@ -1,3 +1,4 @@
+import Pipeline
 import Synchronization
 
 /// A wake-up that many tasks can wait for: "the queue changed", "git moved". Waiting takes the

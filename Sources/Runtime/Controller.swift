@@ -1,10 +1,13 @@
+import Actions
 import Agents
 import ControlRepository
 import Deploy
+import Environments
 import Foundation
 import Git
 import Hosts
 import Logging
+import Pipeline
 import Processes
 import ServiceLifecycle
 import Specs
@@ -31,6 +34,8 @@ public final class Controller: Sendable {
     public let worker: String
     let reconciler: Reconciler
     let runner: JobRunner
+    /// Held for the controller's life: one controller per state directory.
+    private let lock: ControllerLock
     /// Open transports to the hosts, shared by every deploy and drift check.
     public let connections: HostConnections
     /// How long a lease lasts unrenewed: a controller that dies is taken over this long after.
@@ -49,7 +54,7 @@ public final class Controller: Sendable {
         self.reconciler = Reconciler(repositoryPath: repositoryPath, store: store)
         self.connections = HostConnections(repository: try Repository.open(at: repositoryPath))
         self.runner = JobRunner(repositoryPath: repositoryPath, store: store, state: state, worker: worker, connections: connections)
-        try ControllerLock.acquire(state.controllerLock)
+        self.lock = try ControllerLock.acquire(state)
         let reclaimed = try store.releaseLeases(notOwnedBy: worker)
         if reclaimed > 0 {
             try store.appendEvent(
@@ -77,20 +82,15 @@ public final class Controller: Sendable {
     /// Runs the services until SIGTERM or SIGINT (or until the task is cancelled), then stops them
     /// gracefully: no new leases, running jobs get `settings.grace`, then their agents are stopped
     /// and their leases handed back uncounted.
-    public func serve(_ settings: Settings = Settings(), logger: Logger = Logger(label: "devsys")) async throws {
-        try await withTaskExecutorPreference(ControllerExecutor.shared) { try await serveServices(settings, logger: logger) }
+    /// `extra`: more services (the HTTP server last), started after the lanes and stopped before them.
+    public func serve(_ settings: Settings = Settings(), extra: [any Service] = [], logger: Logger = Logger(label: "devsys")) async throws {
+        try await withTaskExecutorPreference(ControllerExecutor.shared) { try await serveServices(settings, extra: extra, logger: logger) }
     }
 
-    private func serveServices(_ settings: Settings, logger: Logger) async throws {
-        let wiring = Wiring(controller: self, settings: settings, checkDrift: true, logger: logger)
-        logger.info("serving \(repositoryPath) (state \(state.url.path)); lanes \(wiring.lanes.map(\.description).joined(separator: ", "))")
-        try await ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: wiring.services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        ).run()
+    private func serveServices(_ settings: Settings, extra: [any Service], logger: Logger) async throws {
+        let app = ControllerApp(controller: self, settings: settings, mode: .serve, extra: extra, logger: logger)
+        logger.info("serving \(repositoryPath) (state \(state.url.path)); lanes \(app.lanes.map(\.description).joined(separator: ", "))")
+        try await app.run(signals: [.sigterm, .sigint])
     }
 
     /// Runs the services until nothing is due — no job running, pending or leased, waiting out
@@ -112,25 +112,15 @@ public final class Controller: Sendable {
     private func runServicesUntilIdle(deadline: Date, settings: Settings, signals: [UnixSignal], logger: Logger) async throws -> RunReport {
         let firstEvent = try await offload { [store] in try store.lastEventID() }
         await checkDrift(logger: logger)
-        let wiring = Wiring(controller: self, settings: settings, checkDrift: false, logger: logger)
         let outcome = IdleOutcome()
         let clock = ContinuousClock()
-        let watch = IdleWatch(
-            passes: wiring.passes,
-            store: store,
-            running: wiring.running,
-            queueChanged: wiring.queueChanged,
-            deadline: clock.now + .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000)),
-            outcome: outcome,
+        let app = ControllerApp(
+            controller: self,
+            settings: settings,
+            mode: .untilIdle(deadline: clock.now + .milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000)), outcome: outcome),
             logger: logger
         )
-        try await ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: wiring.services + [.init(service: watch, successTerminationBehavior: .gracefullyShutdownGroup)],
-                gracefulShutdownSignals: signals,
-                logger: logger
-            )
-        ).run()
+        try await app.run(signals: signals)
         let events = try await offload { [store] in try store.events(after: firstEvent) }
         return RunReport(idle: outcome.reachedIdle.isSet, timedOut: outcome.timedOut.isSet, events: events)
     }
@@ -159,6 +149,12 @@ public final class Controller: Sendable {
         }
     }
 
+    /// The control plane on this controller's store and host connections, for callers in the
+    /// same process (the HTTP API, the monitor, the notifier).
+    public var controlPlane: ControlPlane {
+        get throws { try ControlPlane(repositoryPath: repositoryPath, state: state, store: store, connections: connections) }
+    }
+
     /// Compares every host's live revision with its env ref and queues a deploy where they differ.
     public func checkDrift(logger: Logger = Logger(label: "devsys")) async {
         let agent = DeploymentAgent(repositoryPath: repositoryPath, store: store, connections: connections)
@@ -175,86 +171,6 @@ public final class Controller: Sendable {
             }
         } catch {
             logger.error("drift check failed: \(error)")
-        }
-    }
-}
-
-/// The services of one run, wired to each other through their wake-up signals, in start order
-/// (the group stops them in reverse: lanes first, the heartbeat last, so running jobs keep their
-/// leases through the grace period).
-struct Wiring {
-    let lanes: [WorkerLane]
-    let running: RunningJobs
-    let queueChanged: WakeSignal
-    let gitChanged: WakeSignal
-    let passes: ReconcilePasses
-    let services: [ServiceGroupConfiguration.ServiceConfiguration]
-
-    /// - Parameter checkDrift: add the drift service (`serve`; `run --until-idle` checks once before).
-    init(controller: Controller, settings: Controller.Settings, checkDrift: Bool, logger: Logger) {
-        let lanes = settings.lanes ?? controller.lanes()
-        let (running, queueChanged, gitChanged) = (RunningJobs(), WakeSignal(), WakeSignal())
-        let passes = ReconcilePasses(reconciler: controller.reconciler)
-        let heartbeat = LeaseHeartbeat(
-            store: controller.store,
-            worker: controller.worker,
-            running: running,
-            leaseDuration: Controller.leaseDuration,
-            logger: logger
-        )
-        let reconcile = ReconcileService(
-            passes: passes,
-            notifySocket: controller.state.notifySocket,
-            gitChanged: gitChanged,
-            queueChanged: queueChanged,
-            poll: settings.poll,
-            logger: logger
-        )
-        let drift = DriftService(check: { await controller.checkDrift(logger: logger) }, gitChanged: gitChanged, interval: settings.driftInterval)
-        let workers = JobWorkers(
-            lanes: lanes,
-            runner: controller.runner,
-            running: running,
-            queueChanged: queueChanged,
-            gitChanged: gitChanged,
-            leaseDuration: Controller.leaseDuration,
-            idlePoll: settings.poll,
-            grace: settings.grace,
-            logger: logger
-        )
-        let all: [any Service] = [heartbeat, reconcile] + (checkDrift ? [drift] : []) + [workers]
-        self.lanes = lanes
-        self.running = running
-        self.queueChanged = queueChanged
-        self.gitChanged = gitChanged
-        self.passes = passes
-        self.services = all.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
-    }
-}
-
-/// One controller per state directory: an exclusive `flock` held for the process's life.
-enum ControllerLock {
-    static func acquire(_ url: URL) throws {
-        let descriptor = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ControllerError.lock(url.path, String(cString: strerror(errno))) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            close(descriptor)
-            throw ControllerError.alreadyRunning(url.deletingLastPathComponent().path)
-        }
-        // Kept open on purpose: the lock goes when the process does, however it ends.
-    }
-}
-
-public enum ControllerError: Error, CustomStringConvertible {
-    case alreadyRunning(String)
-    case lock(String, String)
-
-    public var description: String {
-        switch self {
-        case .alreadyRunning(let path):
-            "another devsys controller is running on \(path); stop it first, or let it do the work (devsys notify wakes it)"
-        case .lock(let path, let reason):
-            "cannot create the controller lock \(path): \(reason)"
         }
     }
 }

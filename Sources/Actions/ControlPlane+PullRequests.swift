@@ -1,43 +1,58 @@
 import ControlRepository
 import Foundation
 import Git
+import Pipeline
 import Specs
 import Store
 
-/// What a reviewer does with a task branch — look at it, approve, reject, merge — for the CLI
-/// and the manager API alike. Each action checks the actor's role (`developer` or higher) and
-/// writes one audit row, refusals included. Verdicts are notes on the reviewed head (`Reviews`).
-public struct PullRequestActions: Sendable {
-    public let repositoryPath: String
-    public let store: Store
-    /// Where test reports are kept besides their notes; nil: notes only.
-    public let state: StateDirectory?
-
+/// What a reviewer does with a task branch — look at it, approve, reject, merge. Each action
+/// needs `developer` or higher. Verdicts are notes on the reviewed head (`Reviews`).
+extension ControlPlane {
     public static let reviewRole = Principal.Role.developer
     /// Files larger than this are named in the PR view, not diffed.
     public static let maxDiffedFileSize = 1024 * 1024
 
-    public init(repositoryPath: String, store: Store, state: StateDirectory? = nil) {
-        self.repositoryPath = repositoryPath
-        self.store = store
-        self.state = state
+    /// The tasks waiting for review, as pull requests: head, test summary, approval.
+    public func pullRequests(by actor: Principal) async throws -> [PullRequestSummary] {
+        try await read(actor, "pulls") { [self] in
+            let repository = try repository()
+            var rows: [PullRequestSummary] = []
+            for task in try store.tasks(states: [.review]) {
+                let head = task.branchHead.flatMap(ObjectID.init(hex:))
+                let report = head.flatMap { try? StoredTestReport.latest(for: $0, in: repository, reportsFolder: state.reportsFolder(taskID: task.id)) }
+                rows.append(
+                    PullRequestSummary(
+                        id: task.id,
+                        title: task.title,
+                        branch: "task/\(task.id)",
+                        head: task.branchHead,
+                        tests: report?.summary,
+                        passed: report?.passed,
+                        approved: try head.map { try reviews.isApproved($0) } ?? false
+                    )
+                )
+            }
+            return rows
+        }
     }
-
-    var reviews: Reviews { Reviews(repositoryPath: repositoryPath, store: store) }
 
     /// The pull request of a task: its branch against the trunk (files and a unified diff made by
     /// libgit2, like `git diff <trunk>...task/<id>`), its latest test report and the verdicts on
     /// its head. Throws `PipelineError.unknownTask`, `.noBranch`.
-    public func view(taskID: String, contextLines: Int = 3) throws -> PullRequestView {
+    public func pullRequest(taskID: String, contextLines: Int = 3, by actor: Principal) async throws -> PullRequestView {
+        try await read(actor, "pulls/\(taskID)") { [self] in try pullRequestView(taskID: taskID, contextLines: contextLines) }
+    }
+
+    private func pullRequestView(taskID: String, contextLines: Int) throws -> PullRequestView {
         let task = try knownTask(taskID)
-        let repository = try Repository.open(at: repositoryPath)
+        let repository = try repository()
         let control = ControlRepository(repository)
         guard let head = try repository.reference(named: ControlRefs.taskBranch(taskID)) ?? task.branchHead.flatMap(ObjectID.init(hex:)) else {
             throw PipelineError.noBranch(taskID)
         }
         let trunk = try control.trunkCommit()
         let base = try repository.mergeBase(trunk.commit, head)
-        let report = try? StoredTestReport.latest(for: head, in: repository, reportsFolder: state?.reportsFolder(taskID: taskID))
+        let report = try? StoredTestReport.latest(for: head, in: repository, reportsFolder: state.reportsFolder(taskID: taskID))
         return PullRequestView(
             task: task,
             trunk: trunk.branch,
@@ -55,14 +70,14 @@ public struct PullRequestActions: Sendable {
     /// - Throws: `PipelineError` (unknown task, not in review, the branch moved since it was
     ///   tested), `ActionRefusal.roleTooLow`.
     @discardableResult
-    public func approve(taskID: String, by actor: Principal, at date: Date = .now) throws -> ObjectID {
-        try store.audited(actor, "pr.approve", target: "task/\(taskID)") { target in
+    public func approve(taskID: String, by actor: Principal, at date: Date = .now) async throws -> ObjectID {
+        try await act(actor, "pr.approve", target: "task/\(taskID)") { [self] target in
             try actor.require(Self.reviewRole, to: "approve task/\(taskID)")
             let task = try knownTask(taskID)
             let head = try reviewedHead(task)
             target = "task/\(taskID)@\(head.short)"
             // An approval of a head the branch has left would approve what nobody will merge.
-            guard try Repository.open(at: repositoryPath).reference(named: ControlRefs.taskBranch(taskID)) == head else {
+            guard try repository().reference(named: ControlRefs.taskBranch(taskID)) == head else {
                 throw PipelineError.branchMoved(taskID)
             }
             try reviews.approve(task, reviewer: actor.name, at: date)
@@ -71,13 +86,17 @@ public struct PullRequestActions: Sendable {
     }
 
     /// Rejects the task's head with `reason`; the task ends `rejected`.
+    /// - Returns: The rejected head.
     /// - Throws: `PipelineError` (unknown task, not in review), `ActionRefusal.roleTooLow`.
-    public func reject(taskID: String, reason: String, by actor: Principal, at date: Date = .now) throws {
-        try store.audited(actor, "pr.reject", target: "task/\(taskID)") { target in
+    @discardableResult
+    public func reject(taskID: String, reason: String, by actor: Principal, at date: Date = .now) async throws -> ObjectID {
+        try await act(actor, "pr.reject", target: "task/\(taskID)") { [self] target in
             try actor.require(Self.reviewRole, to: "reject task/\(taskID)")
             let task = try knownTask(taskID)
-            target = "task/\(taskID)@\(try reviewedHead(task).short)"
+            let head = try reviewedHead(task)
+            target = "task/\(taskID)@\(head.short)"
             try reviews.reject(task, reviewer: actor.name, reason: reason, at: date)
+            return head
         }
     }
 
@@ -90,14 +109,14 @@ public struct PullRequestActions: Sendable {
     /// - Throws: `PipelineError` (unknown task, not in review, no approval, the branch moved
     ///   since it was tested), `ActionRefusal.roleTooLow`.
     @discardableResult
-    public func merge(taskID: String, by actor: Principal) throws -> MergeOutcome {
-        try store.audited(actor, "pr.merge", target: "task/\(taskID)", outcome: Self.outcome) { target in
+    public func merge(taskID: String, by actor: Principal) async throws -> MergeOutcome {
+        try await act(actor, "pr.merge", target: "task/\(taskID)", outcome: \.auditOutcome) { [self] target in
             try actor.require(Self.reviewRole, to: "merge task/\(taskID)")
             let task = try knownTask(taskID)
             guard task.state == .review else { throw PipelineError.wrongState(taskID, task.state, expected: "in review") }
             let head = try reviewedHead(task)
             target = "task/\(taskID)@\(head.short)"
-            let repository = try Repository.open(at: repositoryPath)
+            let repository = try repository()
             // The approval must be of the head that merges: the branch as git has it now, which
             // must also be the head that was tested.
             guard try repository.reference(named: ControlRefs.taskBranch(taskID)) == head else { throw PipelineError.branchMoved(taskID) }
@@ -105,13 +124,6 @@ public struct PullRequestActions: Sendable {
                 throw PipelineError.notApproved(taskID)
             }
             return try TaskMerger(repositoryPath: repositoryPath, store: store).merge(task, actor: actor.name)
-        }
-    }
-
-    static func outcome(_ merge: MergeOutcome) -> String {
-        switch merge {
-        case .merged(let commit): "ok: merged as \(commit.short)"
-        case .conflicts(let paths): "failed: conflicts in \(paths.joined(separator: ", "))"
         }
     }
 

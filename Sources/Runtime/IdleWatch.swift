@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import Logging
 import Processes
 import ServiceLifecycle
@@ -49,7 +50,9 @@ struct IdleWatch: Service {
 }
 
 /// How `run --until-idle` ended: idle, out of time, or neither (stopped by a signal).
-final class IdleOutcome: Sendable {
+public final class IdleOutcome: Sendable {
+    public init() {}
+
     let reachedIdle = StopFlag()
     let timedOut = StopFlag()
 }

@@ -1,3 +1,4 @@
+import Pipeline
 import Logging
 import Processes
 import ServiceLifecycle

@@ -1,3 +1,4 @@
+import Pipeline
 import Store
 import Synchronization
 

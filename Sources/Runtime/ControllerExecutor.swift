@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// The threads the controller's services run on: a task executor of their own, preferred by every
 /// task of `serve` and `run --until-idle`, so that the controller never waits for Swift's global
