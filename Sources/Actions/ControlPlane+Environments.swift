@@ -181,7 +181,14 @@ extension ControlPlane {
         guard let lock = try ControllerLock.take(state) else { return false }
         let worker = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(handle.action)"
         guard let job = try await offload({ [store] in try store.lease(jobID: handle.jobID, worker: worker, for: 3600) }) else { return false }
-        let runner = JobRunner(repositoryPath: repositoryPath, store: store, state: state, worker: worker, connections: connections, progress: progress)
+        let runner = JobRunner(
+            repositoryPath: repositoryPath,
+            store: store,
+            state: state,
+            worker: worker,
+            connections: connections,
+            progress: progress
+        )
         try await runner.run(job)
         withExtendedLifetime(lock) {}
         return true

@@ -19,7 +19,9 @@ extension ControlPlane {
             var rows: [PullRequestSummary] = []
             for task in try store.tasks(states: [.review]) {
                 let head = task.branchHead.flatMap(ObjectID.init(hex:))
-                let report = head.flatMap { try? StoredTestReport.latest(for: $0, in: repository, reportsFolder: state.reportsFolder(taskID: task.id)) }
+                let report = head.flatMap {
+                    try? StoredTestReport.latest(for: $0, in: repository, reportsFolder: state.reportsFolder(taskID: task.id))
+                }
                 rows.append(
                     PullRequestSummary(
                         id: task.id,

@@ -76,7 +76,13 @@ extension ControlPlane {
 
     /// The events after event `after` (0: from the start), oldest first, at most `limit`; only
     /// those of `taskID` and of `kinds` when given.
-    public func events(after: Int64 = 0, taskID: String? = nil, kinds: Set<String> = [], limit: Int = 1000, by actor: Principal) async throws -> [Event] {
+    public func events(
+        after: Int64 = 0,
+        taskID: String? = nil,
+        kinds: Set<String> = [],
+        limit: Int = 1000,
+        by actor: Principal
+    ) async throws -> [Event] {
         try await read(actor, "events") { [store] in
             var cursor = after
             var found: [Event] = []

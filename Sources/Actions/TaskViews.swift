@@ -106,7 +106,9 @@ public struct TaskDetail: Sendable, Encodable {
         reviews = []
         if let head {
             do {
-                tests = try StoredTestReport.latest(for: head, in: repository, reportsFolder: state.reportsFolder(taskID: record.id)).map(TestsSummary.init)
+                tests = try StoredTestReport.latest(for: head, in: repository, reportsFolder: state.reportsFolder(taskID: record.id)).map(
+                    TestsSummary.init
+                )
             } catch {
                 testsProblem = "\(error)"
             }

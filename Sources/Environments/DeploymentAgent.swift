@@ -70,7 +70,9 @@ public struct DeploymentAgent: Sendable {
     public func plan(_ name: String, repository: Repository) throws -> Plan {
         let control = ControlRepository(repository)
         let trunk = try control.trunkCommit()
-        guard let config = try control.specs(named: [], at: trunk.commit).config else { throw ControlRepositoryError.invalidConfig(commit: trunk.commit.short) }
+        guard let config = try control.specs(named: [], at: trunk.commit).config else {
+            throw ControlRepositoryError.invalidConfig(commit: trunk.commit.short)
+        }
         guard let environment = config.environment(named: name) else {
             throw EnvironmentError.unknownEnvironment(name, known: config.environments.map(\.name))
         }

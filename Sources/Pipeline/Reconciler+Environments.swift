@@ -40,7 +40,7 @@ extension Reconciler {
                     desired,
                     in: environment,
                     "\(reference.name) names \(desired.short), which is marked bad (\(bad)); "
-                        + "not deploying it; a forced deploy of it clears the mark",
+                        + "not deploying it. Deploy it anyway with: devsys deploy \(environment) --rev \(desired.short) --force",
                     now: now
                 )
                 continue
@@ -97,7 +97,7 @@ extension Reconciler {
                     trunk,
                     in: environment,
                     "auto-deploy skips \(trunk.short) for \(environment): it is marked bad (\(bad)); "
-                        + "a new commit deploys, or a forced deploy of it",
+                        + "a new commit deploys, or: devsys deploy \(environment) --rev \(trunk.short) --force",
                     now: now
                 )
                 continue

@@ -1,6 +1,6 @@
 import Foundation
-import Pipeline
 import Logging
+import Pipeline
 import ServiceLifecycle
 import UnixSignals
 

@@ -1,5 +1,5 @@
-import Pipeline
 import Logging
+import Pipeline
 import Processes
 import ServiceLifecycle
 import Store

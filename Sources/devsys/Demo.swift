@@ -1,12 +1,12 @@
+import Actions
 import ArgumentParser
 import ControlRepository
 import Deploy
 import DevsysResources
+import Environments
 import Foundation
 import Git
 import Hosts
-import Actions
-import Environments
 import Pipeline
 import Runtime
 import Store

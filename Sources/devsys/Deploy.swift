@@ -1,11 +1,11 @@
+import Actions
 import ArgumentParser
 import ControlRepository
 import Deploy
+import Environments
 import Foundation
 import Git
 import Hosts
-import Actions
-import Environments
 import Pipeline
 import Store
 

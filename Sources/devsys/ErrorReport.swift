@@ -9,23 +9,15 @@ import Store
 /// How the CLI reports an error that ends a command: `devsys: <message>` on stderr, followed by
 /// the command that fixes it where there is one (remedies that are CLI commands live here, not in
 /// the domain); with `--json`, also `{"error": {"code", "message"}}` on stdout. The exit status
-/// comes from the error's category.
+/// comes from the error's category (`ErrorCategory.exitStatus`).
 enum ErrorReport {
-    /// The exit status of a domain error's category: 1 for every category (DESIGN §1); usage
-    /// errors, which never reach the domain, exit 2.
-    static func exitStatus(_ category: ErrorCategory) -> Int32 {
-        switch category {
-        case .invalid, .notFound, .forbidden, .conflict, .unavailable, .failed: 1
-        }
-    }
-
     /// Prints `error` and returns the exit status.
     static func report(_ error: any DomainError, json: Bool) -> Int32 {
         var text = "devsys: \(error)"
         if let remedy = remedy(for: error) { text += "\n" + remedy }
         FileHandle.standardError.write(Data((text + "\n").utf8))
         if json, let body = try? jsonBody(error) { print(body) }
-        return exitStatus(error.category)
+        return error.category.exitStatus
     }
 
     /// `{"error": {"code": …, "message": …}}`, as the HTTP API answers.

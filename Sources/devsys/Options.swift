@@ -69,7 +69,6 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-
 extension ParsableCommand {
     /// Prints `devsys: message` on stderr.
     func warn(_ message: String) {

@@ -1,8 +1,8 @@
+import Actions
 import ArgumentParser
 import ControlRepository
 import Foundation
 import Git
-import Actions
 import Pipeline
 import Store
 

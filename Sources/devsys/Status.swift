@@ -1,9 +1,9 @@
+import Actions
 import ArgumentParser
 import ControlRepository
 import Deploy
-import Foundation
-import Actions
 import Environments
+import Foundation
 import Pipeline
 import Store
 

@@ -1,6 +1,6 @@
+import Actions
 import ArgumentParser
 import Foundation
-import Actions
 import Pipeline
 import Store
 

@@ -1,7 +1,10 @@
+import Actions
 import Deploy
+import Environments
 import Foundation
 import Git
 import Hosts
+import Runtime
 import Store
 import Testing
 
@@ -18,7 +21,7 @@ import Testing
 
     /// The audit rows for `action`, oldest first.
     static func audit(_ store: Store, _ action: String) throws -> [AuditEntry] {
-        try store.audit(limit: 1000).filter { $0.action == action }.reversed()
+        try store.audit(Store.AuditFilter(limit: 1000)).filter { $0.action == action }.reversed()
     }
 
     @Test func aMergeNeedsAnApprovalOfTheBranchsCurrentHead() async throws {
@@ -29,12 +32,12 @@ import Testing
         let controller = try Controller(repositoryPath: repo.path, state: repo.state)
         #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         let store = controller.store
-        let actions = PullRequestActions(repositoryPath: repo.path, store: store, state: repo.state)
+        let actions = try controller.controlPlane
         let tested = try repo.rev("task/201-review")
 
-        let unapproved = #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
-        #expect(unapproved?.description == "task 201-review needs an approval first: devsys pr approve 201-review")
-        #expect(try actions.approve(taskID: "201-review", by: Self.ada).hex == tested)
+        let unapproved = await #expect(throws: PipelineError.self) { try await actions.merge(taskID: "201-review", by: Self.ada) }
+        #expect(unapproved?.description == "task 201-review needs an approval of its branch's head first")
+        #expect(try await actions.approve(taskID: "201-review", by: Self.ada).hex == tested)
         #expect(
             try Reviews(repositoryPath: repo.path, store: store).verdicts(on: #require(ObjectID(hex: tested))).first?.hasPrefix(
                 "Approved-by: Ada Lovelace <ada@example.com> at "
@@ -47,19 +50,19 @@ import Testing
         try repo.commit("Fix-up")
         try repo.git("checkout", "-q", "main")
         let fixed = try repo.rev("task/201-review")
-        let moved = #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
+        let moved = await #expect(throws: PipelineError.self) { try await actions.merge(taskID: "201-review", by: Self.ada) }
         #expect(moved?.description.contains("moved since it was tested") == true, "\(String(describing: moved))")
-        #expect(throws: PipelineError.self) { try actions.approve(taskID: "201-review", by: Self.ada) }
+        await #expect(throws: PipelineError.self) { try await actions.approve(taskID: "201-review", by: Self.ada) }
 
         // Tested again and back in review: the approval of the earlier head does not count.
         #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         let task = try #require(try store.task(id: "201-review"))
         #expect(task.state == .review && task.branchHead == fixed, "\(task)")
-        #expect(throws: PipelineError.self) { try actions.merge(taskID: "201-review", by: Self.ada) }
+        await #expect(throws: PipelineError.self) { try await actions.merge(taskID: "201-review", by: Self.ada) }
         #expect(try repo.rev("main") != fixed)
 
-        try actions.approve(taskID: "201-review", by: Self.ada)
-        guard case .merged(let commit) = try actions.merge(taskID: "201-review", by: Self.ada) else {
+        try await actions.approve(taskID: "201-review", by: Self.ada)
+        guard case .merged(let commit) = try await actions.merge(taskID: "201-review", by: Self.ada) else {
             Issue.record("201-review did not merge")
             return
         }
@@ -81,32 +84,32 @@ import Testing
         let controller = try Controller(repositoryPath: repo.path, state: repo.state)
         #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         let store = controller.store
-        let reviews = PullRequestActions(repositoryPath: repo.path, store: store)
-        let tasks = TaskActions(repositoryPath: repo.path, store: store)
+        let reviews = try controller.controlPlane
+        let tasks = reviews
         let head = try repo.rev("task/211-reject")
 
-        let tooLow = #expect(throws: ActionRefusal.self) { try reviews.approve(taskID: "211-reject", by: Self.viewer) }
+        let tooLow = await #expect(throws: ActionRefusal.self) { try await reviews.approve(taskID: "211-reject", by: Self.viewer) }
         #expect(tooLow?.description == "Vic Viewer (role viewer) may not approve task/211-reject: that needs the role developer or higher")
-        try reviews.reject(taskID: "211-reject", reason: "wrong colour", by: Self.ada)
+        try await reviews.reject(taskID: "211-reject", reason: "wrong colour", by: Self.ada)
         #expect(try store.task(id: "211-reject")?.reason == "rejected by Ada Lovelace <ada@example.com>: wrong colour")
-        #expect(throws: PipelineError.self) { try tasks.retry(taskID: "212-review", by: Self.ada) }
-        let (queued, step, _) = try tasks.retry(taskID: "211-reject", by: Self.ada)
-        #expect(queued.state == .queued && step == .coding)
+        await #expect(throws: PipelineError.self) { try await tasks.retry(taskID: "212-review", by: Self.ada) }
+        let retried = try await tasks.retry(taskID: "211-reject", by: Self.ada)
+        #expect(retried.task.state == .queued && retried.step == .coding)
 
         // Cancelled while its coding job waits: the job ends without running the agent.
-        let cancelled = try tasks.cancel(taskID: "211-reject", reason: "superseded", by: Self.ada)
+        let cancelled = try await tasks.cancel(taskID: "211-reject", reason: "superseded", by: Self.ada)
         #expect(cancelled.state == .cancelled && cancelled.reason == "cancelled by Ada Lovelace <ada@example.com>: superseded")
-        #expect(throws: ActionRefusal.cannotCancel(taskID: "211-reject", state: .cancelled)) {
-            try tasks.cancel(taskID: "211-reject", by: Self.ada)
+        await #expect(throws: ActionRefusal.cannotCancel(taskID: "211-reject", state: .cancelled)) {
+            try await tasks.cancel(taskID: "211-reject", by: Self.ada)
         }
-        #expect(throws: ActionRefusal.self) { try tasks.retry(taskID: "211-reject", by: Self.ada) }
-        #expect(throws: PipelineError.self) { try tasks.cancel(taskID: "999-nothing", by: Self.ada) }
+        await #expect(throws: ActionRefusal.self) { try await tasks.retry(taskID: "211-reject", by: Self.ada) }
+        await #expect(throws: PipelineError.self) { try await tasks.cancel(taskID: "999-nothing", by: Self.ada) }
         #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         #expect(try store.task(id: "211-reject")?.state == .cancelled)
         #expect(try repo.rev("task/211-reject") == head, "no new attempt was made")
         #expect(try store.events(taskID: "211-reject", limit: 100).contains { $0.kind == "task.cancelled" && $0.message.hasSuffix("superseded") })
 
-        let rows = try store.audit(limit: 100).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
+        let rows = try store.audit(Store.AuditFilter(limit: 100)).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
         #expect(
             rows == [
                 "Vic Viewer|viewer|pr.approve|task/211-reject|refused: Vic Viewer (role viewer) may not approve task/211-reject: that needs the role developer or higher",
@@ -115,14 +118,14 @@ import Testing
                 "Ada Lovelace <ada@example.com>|developer|task.retry|task/211-reject|ok",
                 "Ada Lovelace <ada@example.com>|developer|task.cancel|task/211-reject|ok",
                 "Ada Lovelace <ada@example.com>|developer|task.cancel|task/211-reject|refused: task 211-reject is already cancelled",
-                "Ada Lovelace <ada@example.com>|developer|task.retry|task/211-reject|refused: task 211-reject is cancelled (cancelled by Ada Lovelace <ada@example.com>: superseded); commit a change to specs/211-reject/task.yaml on the trunk to start it again",
-                "Ada Lovelace <ada@example.com>|developer|task.cancel|task/999-nothing|refused: no task 999-nothing; 'devsys tasks' lists them",
+                "Ada Lovelace <ada@example.com>|developer|task.retry|task/211-reject|refused: task 211-reject is cancelled (cancelled by Ada Lovelace <ada@example.com>: superseded); a change to specs/211-reject/task.yaml on the trunk starts it again",
+                "Ada Lovelace <ada@example.com>|developer|task.cancel|task/999-nothing|refused: no task 999-nothing",
             ],
             "\(rows.joined(separator: "\n"))"
         )
     }
 
-    @Test func deployAndRollbackCheckTheRoleMarkBadAndAuditEveryOutcome() throws {
+    @Test func deployAndRollbackCheckTheRoleMarkBadAndAuditEveryOutcome() async throws {
         let repo = try PipelineRepo()
         defer { repo.remove() }
         let host = repo.root.appendingPathComponent("host").path
@@ -148,38 +151,39 @@ import Testing
         try FileManager.default.createDirectory(at: repo.state.url, withIntermediateDirectories: true)
         let store = try Store(path: repo.state.storeFile)
         let repository = try Repository.open(at: repo.path)
-        let agent = DeploymentAgent(repositoryPath: repo.path, store: store, connections: HostConnections(repository: repository))
-        let environments = EnvironmentActions(agent: agent)
+        let environments = try ControlPlane(repositoryPath: repo.path, state: repo.state, store: store)
         let refs = EnvironmentRefs(repository: repository, environment: "staging")
 
-        #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "staging", by: Self.ada) }
-        #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "prod", by: Self.grace) }
-        #expect(throws: EnvironmentError.self) { try environments.deploy(environment: "nowhere", by: Self.grace) }
-        #expect(throws: ActionRefusal.self) { try environments.deploy(environment: "staging", revision: "no-such-branch", by: Self.grace) }
-        #expect(throws: EnvironmentError.self) { try environments.rollback(environment: "staging", by: Self.grace) }
+        await #expect(throws: ActionRefusal.self) { try await environments.deploy(environment: "staging", by: Self.ada) }
+        await #expect(throws: ActionRefusal.self) { try await environments.deploy(environment: "prod", by: Self.grace) }
+        await #expect(throws: EnvironmentError.self) { try await environments.deploy(environment: "nowhere", by: Self.grace) }
+        await #expect(throws: ActionRefusal.self) {
+            try await environments.deploy(environment: "staging", revision: "no-such-branch", by: Self.grace)
+        }
+        await #expect(throws: EnvironmentError.self) { try await environments.rollback(environment: "staging", by: Self.grace) }
 
-        #expect(try environments.deploy(environment: "staging", revision: "main~1", by: Self.grace).tag == "deploy/staging/0001")
-        #expect(try environments.deploy(environment: "staging", by: Self.grace).tag == "deploy/staging/0002")
-        let back = try environments.rollback(environment: "staging", by: Self.grace)
+        #expect(try await environments.deployed(environment: "staging", revision: "main~1", by: Self.grace).tag == "deploy/staging/0001")
+        #expect(try await environments.deployed(environment: "staging", by: Self.grace).tag == "deploy/staging/0002")
+        let back = try await environments.rolledBack(environment: "staging", by: Self.grace)
         #expect(back.commit == first && back.tag == "deploy/staging/0003")
         #expect(try refs.desired()?.hex == first)
         let secondID = try #require(ObjectID(hex: second))
         #expect(try refs.badReason(secondID)?.contains("by Grace Hopper <grace@example.com>: rolled back to deploy/staging/0001") == true)
-        #expect(throws: EnvironmentError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
-        #expect(try environments.deploy(environment: "staging", force: true, by: Self.grace).succeeded)
+        await #expect(throws: EnvironmentError.self) { try await environments.deploy(environment: "staging", by: Self.grace) }
+        #expect(try await environments.deployed(environment: "staging", force: true, by: Self.grace).succeeded)
         #expect(try refs.badReason(secondID) == nil)
-        #expect(try environments.deploy(environment: "prod", by: Self.admin).succeeded, "admin may deploy where approval: admin")
+        #expect(try await environments.deployed(environment: "prod", by: Self.admin).succeeded, "admin may deploy where approval: admin")
         let tag = try #require(try refs.tags().last)
         #expect(tag.fields["Actor"] == "Grace Hopper <grace@example.com>")
 
-        let rows = try store.audit(limit: 100).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
+        let rows = try store.audit(Store.AuditFilter(limit: 100)).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
         let grace = "Grace Hopper <grace@example.com>|deployer"
         let expected: [String] = [
             "Ada Lovelace <ada@example.com>|developer|deploy|env/staging|refused: Ada Lovelace <ada@example.com> (role developer) may not deploy to staging: that needs the role deployer or higher",
             "\(grace)|deploy|env/prod|refused: Grace Hopper <grace@example.com> (role deployer) may not deploy to prod: that needs the role admin or higher",
             "\(grace)|deploy|env/nowhere|refused: no environment 'nowhere' in devsys.yaml (known: staging, prod)",
             "\(grace)|deploy|env/staging|refused: cannot resolve 'no-such-branch': ",
-            "\(grace)|rollback|env/staging|refused: staging has no earlier deploy to roll back to; 'devsys revisions staging' lists its deploys",
+            "\(grace)|rollback|env/staging|refused: staging has no earlier deploy to roll back to",
             "\(grace)|deploy|env/staging@\(first.prefix(12))|ok: deploy/staging/0001",
             "\(grace)|deploy|env/staging@\(second.prefix(12))|ok: deploy/staging/0002",
             "\(grace)|rollback|env/staging@deploy/staging/0001|ok: deploy/staging/0003",
@@ -194,7 +198,7 @@ import Testing
         }
     }
 
-    @Test func aDeployThatStopsBeforeAnySwitchPutsTheEnvRefBackAndAuditsTheFailure() throws {
+    @Test func aDeployThatStopsBeforeAnySwitchPutsTheEnvRefBackAndAuditsTheFailure() async throws {
         let repo = try PipelineRepo()
         defer { repo.remove() }
         let host = repo.root.appendingPathComponent("host").path
@@ -218,21 +222,20 @@ import Testing
         try FileManager.default.createDirectory(at: repo.state.url, withIntermediateDirectories: true)
         let store = try Store(path: repo.state.storeFile)
         let repository = try Repository.open(at: repo.path)
-        let environments = EnvironmentActions(
-            agent: DeploymentAgent(repositoryPath: repo.path, store: store, connections: HostConnections(repository: repository))
-        )
+        let environments = try ControlPlane(repositoryPath: repo.path, state: repo.state, store: store)
         let earlier = try #require(ObjectID(hex: try repo.rev("main~1")))
         let refs = EnvironmentRefs(repository: repository, environment: "staging")
         try refs.move(to: earlier, expecting: nil, message: "test: staging starts on the earlier commit")
 
-        let error = #expect(throws: EnvironmentActionError.self) { try environments.deploy(environment: "staging", by: Self.grace) }
+        let error = await #expect(throws: DeployOutcome.Failure.self) { try await environments.deployed(environment: "staging", by: Self.grace) }
+        #expect(error?.code == "deploy_nothing_switched" && error?.category == .unavailable)
         #expect(
             error?.description.contains("nothing was switched; refs/heads/env/staging is back on \(earlier.short)") == true,
             "\(String(describing: error))"
         )
         #expect(try refs.desired() == earlier)
         #expect(FileManager.default.fileExists(atPath: host + "/web/current") == false, "h1 was not switched either")
-        let row = try #require(try store.audit(limit: 1).first)
+        let row = try #require(try store.audit(Store.AuditFilter(limit: 1)).first)
         #expect(row.action == "deploy" && row.actor == Self.grace.name && row.role == "deployer")
         #expect(row.outcome.hasPrefix("failed: "), "\(row.outcome)")
     }

@@ -1,8 +1,11 @@
+import Actions
+import Environments
 import Foundation
 import Store
 import Testing
 
 @testable import Pipeline
+@testable import Runtime
 
 /// No task is left between states with nothing queued: a job that dies fails its task with the
 /// reason, and `task retry` takes the task on from the step that failed.

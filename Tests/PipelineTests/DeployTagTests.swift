@@ -1,6 +1,7 @@
 import Testing
 
 @testable import Deploy
+@testable import Environments
 @testable import Pipeline
 
 /// What a deploy tag's message keeps as evidence (DESIGN §5): every verification request with its

@@ -1,6 +1,9 @@
+import Actions
 import Deploy
+import Environments
 import Foundation
 import Git
+import Runtime
 import Store
 import TestSupport
 import Testing
@@ -223,15 +226,11 @@ import Testing
         // prod's only host, h1, has no web server answering: `devsys deploy prod` stops.
         let port = setup.servers[0].port
         setup.servers[0].stop()
-        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
-        let actions = EnvironmentActions(agent: agent)
         let ada = Principal(name: "Ada", role: .deployer)
-        #expect {
-            try actions.deploy(environment: "prod", by: ada)
-        } throws: { error in
-            guard case .outage(_, _, _, let removed) = error as? EnvironmentActionError else { return false }
-            return removed && "\(error)".contains("deploy again (no --force needed)")
-        }
+        let failure = await #expect(throws: DeployOutcome.Failure.self) { try await controller.deployed(environment: "prod", by: ada) }
+        #expect(failure?.code == "deploy_outage", "\(String(describing: failure))")
+        #expect(failure?.message.contains("is removed again (it named nothing before)") == true, "\(String(describing: failure))")
+        #expect(failure?.message.contains("deploy again (no force needed)") == true)
         let prod = EnvironmentRefs(repository: try Repository.open(at: setup.repo.path), environment: "prod")
         #expect(try prod.desired() == nil, "the env ref named nothing before, and names nothing again")
         #expect(setup.live(0) == nil, "nothing to roll back to: no current")
@@ -241,7 +240,7 @@ import Testing
         #expect(try controller.store.events(limit: 20).contains { $0.kind == "deploy.error" && $0.message.contains("by Ada") })
 
         setup.servers[0] = try PHPServer(appRoot: setup.hostRoots[0] + "/web", port: port)
-        let report = try actions.deploy(environment: "prod", by: ada)
+        let report = try await controller.deployed(environment: "prod", by: ada)
         #expect(report.succeeded && report.tasks == ["315-prod"])
         #expect(try controller.store.task(id: "315-prod")?.state == .deployed)
     }
@@ -265,8 +264,7 @@ import Testing
         #expect(try controller.store.task(id: "314-first")?.state == .failed)
 
         // `devsys deploy --force` of the same commit runs the checks of the task it brings (not 0/0).
-        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
-        let again = try EnvironmentActions(agent: agent).deploy(environment: "staging", force: true, by: Principal(name: "Ada", role: .deployer))
+        let again = try await controller.deployed(environment: "staging", force: true, by: Principal(name: "Ada", role: .deployer))
         #expect(!again.succeeded)
         #expect(again.tasksChecked == ["314-first"])
         #expect(again.rollout.hosts.allSatisfy { $0.verification?.checks.count == 1 })
@@ -323,8 +321,7 @@ import Testing
         #expect(rollbackTag.commit == b && rollbackTag.fields["Rollback-To"] == "deploy/staging/0002")
 
         // `devsys rollback` from there goes further back, past the bad commit: to the first deploy.
-        let agent = DeploymentAgent(repositoryPath: setup.repo.path, store: controller.store, connections: controller.connections)
-        let report = try EnvironmentActions(agent: agent).rollback(environment: "staging", by: Principal(name: "Ada", role: .deployer))
+        let report = try await controller.rolledBack(environment: "staging", by: Principal(name: "Ada", role: .deployer))
         #expect(report.succeeded)
         #expect(report.rollbackTo == "deploy/staging/0001")
         #expect(report.tasksRolledBack == ["362-b"])

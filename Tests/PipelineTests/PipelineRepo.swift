@@ -1,5 +1,8 @@
+import Actions
+import Environments
 import Foundation
 import Pipeline
+import Runtime
 import TestSupport
 import Testing
 

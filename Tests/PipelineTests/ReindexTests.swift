@@ -1,6 +1,9 @@
+import Actions
 import ControlRepository
+import Environments
 import Foundation
 import Git
+import Runtime
 import Store
 import Testing
 

@@ -1,3 +1,5 @@
+import Actions
+import Environments
 import Foundation
 import Processes
 import Store
@@ -5,6 +7,7 @@ import TestSupport
 import Testing
 
 @testable import Pipeline
+@testable import Runtime
 
 /// A controller that takes a job over ends what its predecessor's sandbox left running before it
 /// starts the step again (DESIGN §5): the predecessor's sandbox is found by the record kept with

@@ -53,8 +53,12 @@ struct HistoryTests {
             at: t0.addingTimeInterval(2)
         )
 
-        #expect(try store.audit(limit: 2).map(\.outcome) == ["ok", "denied"])
-        #expect(try store.audit(limit: 2, offset: 2).map(\.action) == ["task.new"])
+        let newest = try store.audit(Store.AuditFilter(limit: 2))
+        #expect(newest.map(\.outcome) == ["ok", "denied"])
+        #expect(try store.audit(Store.AuditFilter(limit: 2, before: newest.last?.id)).map(\.action) == ["task.new"])
+        #expect(try store.audit(Store.AuditFilter(actor: "ops", action: "deploy")) == [last])
+        #expect(try store.audit(Store.AuditFilter(target: "env/")).map(\.outcome) == ["ok", "denied"])
+        #expect(try store.audit(Store.AuditFilter(since: t0.addingTimeInterval(1.5))) == [last])
         #expect(try store.audit().first == last)
         #expect(last.at == t0.addingTimeInterval(2))
 
