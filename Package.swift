@@ -41,16 +41,17 @@ let package = Package(
         .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", "Processes"]),
         // Reaching a host: the transports (one long-lived SSH shell, or a folder here) and the open connections.
         .target(name: "Hosts", dependencies: ["Git", "SSH", "Specs", "Processes"]),
+        // HTTP and TCP probes (AsyncHTTPClient, NIO): deploy verification asks them now, the monitor's checks next.
         .target(
-            name: "Deploy",
+            name: "Probes",
             dependencies: [
-                "Git", "SSH", "Specs", "Hosts",
-                // Deploy verification over HTTP (monitoring's HTTP checks to come share the client).
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(name: "Deploy", dependencies: ["Git", "SSH", "Specs", "Hosts", "Probes"]),
         // What `devsys init` commits and the git hooks it installs, shipped as resources of the
         // binary, with the PHP host kit. The top-level `repo-template`, `hooks` and `deploy` link to these folders.
         .target(name: "DevsysResources", resources: [.copy("repo-template"), .copy("hooks"), .copy("host-kit")]),
@@ -80,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "devsys",
             dependencies: [
-                "ControlRepository", "Actions", "Runtime", "Pipeline", "Environments", "Store", "Deploy", "Hosts", "SSH", "Git",
+                "ControlRepository", "Actions", "Runtime", "Pipeline", "Environments", "Store", "Deploy", "Probes", "Hosts", "SSH", "Git",
                 "Processes", "Specs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,11 +102,11 @@ let package = Package(
         .testTarget(name: "SpecsTests", dependencies: ["Specs", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Specs", "TestSupport"]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Processes", "TestSupport"]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Hosts", "SSH", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Hosts", "SSH", "Probes", "TestSupport"]),
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Actions", "Runtime", "Pipeline", "Environments", "Deploy", "Hosts", "TestSupport"]
+            dependencies: ["Actions", "Runtime", "Pipeline", "Environments", "Deploy", "Probes", "Hosts", "TestSupport"]
         ),
         .testTarget(name: "CLITests", dependencies: ["devsys", "TestSupport"]),
     ]

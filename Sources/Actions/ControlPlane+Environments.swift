@@ -122,9 +122,13 @@ extension ControlPlane {
                 let since = try store.lastEventID()
                 let (commit, request) = try decide(repository, refs, &target)
                 let key = Reconciler.deployKey(environment, commit)
-                guard let job = try store.hold(key, payload: request.encoded(), maxAttempts: Reconciler.crashAllowance + 1) else {
-                    throw EnvironmentError.deployRunning(environment: environment, commit: commit.hex)
-                }
+                // A deploy of this commit leased by a worker that is gone — no process holds the
+                // controller lock, so a killed `devsys deploy` — is taken over, as a controller would.
+                let orphaned = { try ControllerLock.take(state) != nil }
+                guard
+                    let job = try store.hold(key, payload: request.encoded(), maxAttempts: Reconciler.crashAllowance + 1)
+                        ?? store.hold(key, payload: request.encoded(), maxAttempts: Reconciler.crashAllowance + 1, takingOverLease: orphaned())
+                else { throw EnvironmentError.deployRunning(environment: environment, commit: commit.hex) }
                 do {
                     try promote(refs, to: commit, why: request.reason)
                 } catch {

@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import Git
-import NIOCore
-import NIOPosix
+import Probes
 import Specs
 
 /// Checks over HTTP that a host serves a revision (DESIGN §5): `GET <url>/REVISION` must give
@@ -101,17 +99,13 @@ public struct RevisionVerifier: Sendable {
     func probe(url: String, path: String, expectedStatus: Int, bodyContains: String?, expectedBody: String?) -> ProbeResult {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         let full = base + (path.hasPrefix("/") ? path : "/" + path)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let response = HTTPGet.fetch(full, timeout: timeout)
-        let elapsed = clock.now - start
-        let latency = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let response = HTTPProbe.get(full, timeout: timeout)
         var result = ProbeResult(
             path: path,
             expectedStatus: expectedStatus,
             bodyContains: bodyContains,
             status: response.status,
-            latencyMs: latency,
+            latencyMs: response.latencyMs,
             bodySnippet: String(decoding: response.body.prefix(200), as: UTF8.self),
             passed: false,
             failure: nil
@@ -129,62 +123,5 @@ public struct RevisionVerifier: Sendable {
             result.passed = true
         }
         return result
-    }
-}
-
-/// A blocking GET through AsyncHTTPClient: no caches, no cookies, no redirects followed (a check
-/// for a 302 sees the 302), one connection per request (`Connection: close`), so every answer is
-/// what the server sent for that request — a web server started again is never met on a stale
-/// pooled connection. Called from plain threads (a rollout's, a command's), never an event loop.
-public enum HTTPGet {
-    public struct Response: Sendable {
-        public var status: Int?
-        public var body: Data
-        public var error: String?
-    }
-
-    /// One client for the process, on NIO's shared event loops; monitoring's HTTP checks can share it.
-    static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        // Checks compare the body as the host sent it; nothing asks for compression either.
-        configuration.decompression = .disabled
-        // Fail at once when nothing listens: the verifier waits and asks again itself, with
-        // backoff; the client's own retries would hold each request until its deadline.
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
-
-    public static func fetch(_ url: String, timeout: Duration) -> Response {
-        var request: HTTPClient.Request
-        do {
-            request = try HTTPClient.Request(url: url, method: .GET)
-        } catch {
-            return Response(status: nil, body: Data(), error: "not a URL: \(url)")
-        }
-        request.headers.replaceOrAdd(name: "Connection", value: "close")
-        request.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        do {
-            let response = try client.execute(request: request, deadline: .now() + .nanoseconds(nanoseconds)).wait()
-            let body = response.body.map { Data($0.readableBytesView) } ?? Data()
-            return Response(status: Int(response.status.code), body: body, error: nil)
-        } catch {
-            return Response(status: nil, body: Data(), error: describe(error))
-        }
-    }
-
-    /// What went wrong, in words a person reads in a deploy report.
-    static func describe(_ error: any Error) -> String {
-        switch error {
-        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout:
-            return "timed out before any response (\(error))"
-        case let error as IOError:
-            return "could not connect: \(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
-        case let error as NIOConnectionError:
-            return "could not connect: " + (error.connectionErrors.first.map { "\($0.error)" } ?? "\(error)")
-        default:
-            return "\(error)"
-        }
     }
 }

@@ -21,7 +21,7 @@ public enum PipelineError: DomainError {
     public var code: String {
         switch self {
         case .invalidConfig: "config_invalid"
-        case .invalidSpec: "spec_invalid"
+        case .invalidSpec: "trunk_spec_invalid"
         case .unknownTask: "task_not_found"
         case .wrongState: "task_wrong_state"
         case .noBranch: "task_branch_not_found"

@@ -8,14 +8,15 @@ extension Store {
     public static let holdDuration: TimeInterval = 60
 
     /// Queues `key` held, with `payload`. An existing job of the key that is pending, done or dead
-    /// starts afresh as this one; one leased now is running and is left alone (nil).
-    public func hold(_ key: JobKey, payload: Data, maxAttempts: Int, now: Date = .now) throws -> Job? {
+    /// starts afresh as this one; one leased now is running and is left alone (nil) — unless
+    /// `takingOverLease`: the caller knows its worker is gone (no process holds the controller lock).
+    public func hold(_ key: JobKey, payload: Data, maxAttempts: Int, takingOverLease: Bool = false, now: Date = .now) throws -> Job? {
         try write("hold a job for \(key)") { db in
             let transaction = Transaction(db: db, store: self)
             let heldUntil = now.addingTimeInterval(Self.holdDuration)
             let (job, created) = try transaction.enqueue(key, payload: payload, maxAttempts: maxAttempts, notBefore: heldUntil, now: now)
             if created { return job }
-            guard job.state != .leased else { return nil }
+            guard job.state != .leased || takingOverLease else { return nil }
             try db.execute(
                 sql: """
                     UPDATE job SET state = 'pending', attempts = 0, max_attempts = ?, payload = ?, not_before = ?,

@@ -31,14 +31,14 @@ struct ActorOptions: ParsableArguments {
         if let name = actingAs?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty {
             return Principal(name: name, role: .admin)
         }
-        return Principal(name: gitIdentity(control: control).description, role: .admin)
+        return localPrincipal(control: control)
     }
 }
 
 /// The person at this terminal, for commands that only read: their git identity, with the CLI's
 /// `admin` role.
 func localPrincipal(control: ControlRepository) -> Principal {
-    ActorOptions().principal(control: control)
+    Principal(name: gitIdentity(control: control).description, role: .admin)
 }
 
 /// The user as git names them: the environment's GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL, else the

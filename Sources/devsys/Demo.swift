@@ -8,6 +8,7 @@ import Foundation
 import Git
 import Hosts
 import Pipeline
+import Probes
 import Runtime
 import Store
 
@@ -104,7 +105,7 @@ extension Devsys {
                         + tag.message.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
                 )
             }
-            let about = HTTPGet.fetch(url + "/about.php", timeout: .seconds(5))
+            let about = HTTPProbe.get(url + "/about.php", timeout: .seconds(5))
             print("GET \(url)/about.php → \(about.status.map(String.init) ?? "no response")")
             print("\ndemo repository: \(path)")
             print("try: devsys revisions staging --repo \(path)    devsys tasks --repo \(path)")
@@ -147,7 +148,7 @@ final class PHPSite {
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(10)
-        while HTTPGet.fetch(url + "/", timeout: .seconds(1)).status == nil {
+        while HTTPProbe.get(url + "/", timeout: .seconds(1)).status == nil {
             guard process.isRunning, Date() < deadline else {
                 stop()
                 throw CommandFailure("demo: php -S did not start on \(host):\(port) (is the port in use?)")

@@ -152,7 +152,7 @@ import Testing
         for command in [["task", "show"], ["report"], ["pr", "show"], ["task", "retry"]] {
             let unknown = try run(devsysBinary, command + ["999-nope"], in: blog.root)
             #expect(unknown.status == 1, "\(command)")
-            #expect(unknown.stderr.contains("no task 999-nope; 'devsys tasks' lists them"), "\(command): \(unknown.stderr)")
+            #expect(unknown.stderr == "devsys: no task 999-nope\n'devsys tasks' lists the tasks\n", "\(command): \(unknown.stderr)")
         }
     }
 
@@ -164,7 +164,10 @@ import Testing
 
         let refused = try blog.devsys("pr", "merge", "001-about-page")
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("task 001-about-page needs an approval first: devsys pr approve 001-about-page"), "\(refused.stderr)")
+        #expect(
+            refused.stderr == "devsys: task 001-about-page needs an approval of its branch's head first\napprove it with: devsys pr approve 001-about-page\n",
+            "\(refused.stderr)"
+        )
         #expect(try blog.rev("main") != head && (try gitResult("merge-base", "--is-ancestor", head, "main", in: blog.root)).status == 1)
 
         #expect(try blog.devsys("pr", "approve", "001-about-page").status == 0)
@@ -279,5 +282,64 @@ import Testing
         #expect(shown.events.map(\.kind).contains("task.state"))
         let attempts = try git("log", "--format=%(trailers:key=Attempt,valueonly)", "main..task/\(id)", in: blog.root)
         #expect(attempts.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } == ["2", "1"])
+    }
+}
+
+extension ReadCommandTests {
+    struct AuditRow: Decodable {
+        var actor: String
+        var action: String
+        var target: String
+        var outcome: String
+    }
+
+    struct EventRow: Decodable {
+        var id: Int64
+        var kind: String
+    }
+
+    @Test func anApprovalThenReindexKeepsTheAuditLogAndTheEvents() throws {
+        let blog = try Blog()
+        let approve = try blog.devsys("pr", "approve", "001-about-page", "--as", "Grace Hopper <grace@example.com>")
+        #expect(approve.status == 0, "\(approve.stderr)")
+        let refused = try blog.devsys("task", "cancel", "999-nothing", "--as", "Grace Hopper <grace@example.com>")
+        #expect(refused.status == 1)
+        let auditBefore = try blog.json([AuditRow].self, "audit", "--json")
+        let eventsBefore = try blog.devsys("events", "--json", "--limit", "10000").stdout.split(separator: "\n")
+            .map { try JSONDecoder().decode(EventRow.self, from: Data($0.utf8)) }
+        #expect(auditBefore.contains { $0.action == "pr.approve" && $0.actor == "Grace Hopper <grace@example.com>" && $0.outcome == "ok" })
+        #expect(auditBefore.contains { $0.action == "task.cancel" && $0.outcome == "refused: no task 999-nothing" })
+        #expect(eventsBefore.count > 5)
+
+        let reindex = try blog.devsys("reindex")
+        #expect(reindex.status == 0, "\(reindex.stderr)")
+
+        let auditAfter = try blog.json([AuditRow].self, "audit", "--json")
+        #expect(Array(auditAfter.suffix(auditBefore.count)).map(\.outcome) == auditBefore.map(\.outcome), "the audit log outlives a reindex")
+        let eventsAfter = try blog.devsys("events", "--json", "--limit", "10000").stdout.split(separator: "\n")
+            .map { try JSONDecoder().decode(EventRow.self, from: Data($0.utf8)) }
+        #expect(Array(eventsAfter.prefix(eventsBefore.count)).map(\.id) == eventsBefore.map(\.id), "every event before the reindex is still there")
+        #expect(eventsAfter.dropFirst(eventsBefore.count).contains { $0.kind == "task.reindexed" })
+        // The approval is a note in git: the reindexed task is still approved.
+        #expect(try blog.devsys("task", "show", "001-about-page").stdout.contains("Approved-by: Grace Hopper <grace@example.com>"))
+        let filtered = try blog.json([AuditRow].self, "audit", "--json", "--action", "pr.approve")
+        #expect(filtered.map(\.target) == ["task/001-about-page@\(try blog.rev("task/001-about-page").prefix(12))"])
+    }
+
+    @Test func errorsWithJSONCarryAStableCode() throws {
+        let blog = try Blog()
+        let unknown = try blog.devsys("task", "show", "999-nothing", "--json")
+        #expect(unknown.status == 1)
+        #expect(unknown.stdout == #"{"error":{"category":"not_found","code":"task_not_found","message":"no task 999-nothing"}}"# + "\n")
+        #expect(unknown.stderr == "devsys: no task 999-nothing\n'devsys tasks' lists the tasks\n")
+
+        let unapproved = try blog.devsys("pr", "merge", "001-about-page", "--json")
+        #expect(unapproved.status == 1)
+        #expect(unapproved.stdout.contains(#""code":"pr_not_approved""#), "\(unapproved.stdout)")
+        #expect(unapproved.stderr.contains("approve it with: devsys pr approve 001-about-page"), "\(unapproved.stderr)")
+
+        let noEnvironment = try blog.devsys("deploy", "nowhere", "--json")
+        #expect(noEnvironment.status == 1)
+        #expect(noEnvironment.stdout.contains(#""code":"environment_not_found""#), "\(noEnvironment.stdout)")
     }
 }

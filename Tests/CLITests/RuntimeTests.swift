@@ -181,6 +181,57 @@ import Glibc
         #expect(serve.wait().status == 0, "\(site.serveLog)")
     }
 
+    @Test func aPersonsDeployAndAnEnvRefPushBesideServeDeployOneAtATimeInOrder() throws {
+        let site = try Site()
+        let first = try git("rev-parse", "HEAD", in: site.team.clone).trimmingCharacters(in: .whitespacesAndNewlines)
+        try site.team.scratch.write("blog/app/second.php", PipelineStoryTests.page("second", good: true))
+        let second = try site.push("A second version")
+        let serve = try site.serve()
+        defer { serve.stop(signal: SIGKILL) }
+        #expect(Self.eventually { site.serveLog.contains("serving ") }, "\(site.serveLog)")
+
+        // A person deploys the first commit; the moment it is promoted, someone pushes the second to the env ref.
+        let deploy = try ChildProcess(
+            devsysBinary,
+            ["deploy", "staging", "--rev", first, "--repo", site.team.bare.path, "--as", "Ada Lovelace <ada@example.com>"],
+            environment: commandEnvironment,
+            output: .log(site.team.scratch.path("deploy.log"))
+        )
+        let envRef = { try? git("rev-parse", "--verify", "-q", "refs/heads/env/staging", in: site.team.bare).trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(Self.eventually { envRef() == first }, "\(site.serveLog)")
+        let push = try gitResult("push", "-q", "origin", "\(second):refs/heads/env/staging", in: site.team.clone)
+        #expect(push.status == 0, "\(push.stderr)")
+
+        let ended = deploy.wait()
+        let output = (try? String(contentsOfFile: site.team.scratch.path("deploy.log"), encoding: .utf8)) ?? ""
+        #expect(ended.status == 0, "\(output)\n\(site.serveLog)")
+        #expect(output.contains("deployed \(first.prefix(12)) to staging as deploy/staging/0001"), "\(output)")
+        #expect(Self.eventually { site.served == second }, "the push is deployed after the person's deploy: \(site.serveLog)")
+
+        // Both are tags, in order; each deploy ran once; each is audited with who asked.
+        let tags = try git("for-each-ref", "--format=%(refname:short) %(*objectname)", "refs/tags/deploy/staging", in: site.team.bare)
+        #expect(tags == "deploy/staging/0001 \(first)\ndeploy/staging/0002 \(second)\n", "\(tags)")
+        struct Row: Decodable {
+            var actor: String
+            var action: String
+            var target: String
+            var outcome: String
+        }
+        let audit = try site.devsys("audit", "--json", "--action", "deploy")
+        let rows = try JSONDecoder().decode([Row].self, from: Data(audit.stdout.utf8)).reversed().map { "\($0.actor)|\($0.target)|\($0.outcome)" }
+        #expect(
+            rows == [
+                "Ada Lovelace <ada@example.com>|env/staging@\(first.prefix(12))|ok: deploy/staging/0001",
+                "devsys|env/staging@\(second.prefix(12))|ok: deploy/staging/0002",
+            ],
+            "\(rows)"
+        )
+        let events = try site.devsys("events", "--json", "--limit", "1000").stdout
+        #expect(events.components(separatedBy: "\"deploy.succeeded\"").count - 1 == 2, "two deploys, neither run twice: \(events)")
+        serve.stop(signal: SIGTERM)
+        #expect(serve.wait().status == 0, "\(site.serveLog)")
+    }
+
     @Test func aGracefulStopMidCodingCostsNoAttempt() throws {
         let site = try Site()
         try site.pushSpec("031-stopped", agent: Self.blockingAgent("031-stopped", traces: site.traces, release: "go"))

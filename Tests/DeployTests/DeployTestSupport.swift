@@ -1,4 +1,5 @@
 import Foundation
+import Probes
 import Git
 import Hosts
 import TestSupport
@@ -104,7 +105,7 @@ func differences(_ left: String, _ right: String) throws -> String {
 }
 
 extension PHPServer {
-    func get(_ path: String) -> HTTPGet.Response { HTTPGet.fetch(url + path, timeout: .seconds(5)) }
+    func get(_ path: String) -> HTTPProbe.Response { HTTPProbe.get(url + path, timeout: .seconds(5)) }
 }
 
 extension HostDeployer {

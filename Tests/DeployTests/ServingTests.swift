@@ -1,4 +1,5 @@
 import Foundation
+import Probes
 import Git
 import Hosts
 import Specs
@@ -157,7 +158,7 @@ struct ServingTests {
     }
 }
 
-extension HTTPGet.Response {
+extension HTTPProbe.Response {
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
@@ -190,7 +191,7 @@ final class PollingClient: @unchecked Sendable {
         Thread.detachNewThread { [self] in
             let deadline = clock.now + maxTime
             while clock.now < deadline, !lock.withLock({ stopped || responses.count >= maxRequests }) {
-                let response = HTTPGet.fetch(url, timeout: .seconds(5))
+                let response = HTTPProbe.get(url, timeout: .seconds(5))
                 lock.withLock { responses.append(Response(status: response.status, body: response.bodyText)) }
             }
             finished.signal()

@@ -239,4 +239,51 @@ import Testing
         #expect(row.action == "deploy" && row.actor == Self.grace.name && row.role == "deployer")
         #expect(row.outcome.hasPrefix("failed: "), "\(row.outcome)")
     }
+
+    @Test func aSubmittedSpecIsValidatedThenCommittedToTheTrunkAsTheActor() async throws {
+        let repo = try PipelineRepo()
+        defer { repo.remove() }
+        try repo.addSpec("221-first")
+        try repo.commit("Add 221")
+        let controller = try Controller(repositoryPath: repo.path, state: repo.state)
+        let plane = try controller.controlPlane
+        let before = try repo.rev("main")
+        let spec = """
+            id: 222-submitted
+            title: Submitted over the control plane
+            kind: feature
+            app: web
+            story: As a product manager I want to submit a spec without a clone.
+            acceptance:
+              - name: accepted
+                run: test -f app/222-submitted.txt
+            expected_artifacts: [app/222-submitted.txt]
+            related_tasks: [221-first]
+
+            """
+        let files = ["task.yaml": spec, "agent.sh": "echo done > app/222-submitted.txt\n"]
+
+        await #expect(throws: ActionRefusal.self) { try await plane.submit(files: files, by: Self.viewer) }
+        let badName = await #expect(throws: SpecSubmissionError.self) { try await plane.submit(files: ["../task.yaml": spec], by: Self.ada) }
+        #expect(badName?.code == "spec_file_name_invalid")
+        let unknownApp = await #expect(throws: SpecSubmissionError.self) {
+            try await plane.submit(files: ["task.yaml": spec.replacingOccurrences(of: "app: web", with: "app: shop")], by: Self.ada)
+        }
+        #expect(unknownApp?.code == "spec_invalid" && unknownApp?.category == .invalid)
+        #expect(unknownApp?.description.contains("specs/222-submitted/task.yaml:4:6: error: ") == true, "\(String(describing: unknownApp))")
+        #expect(try repo.rev("main") == before, "nothing is committed while the spec is invalid")
+
+        let submitted = try await plane.submit(files: files, by: Self.ada)
+        #expect(submitted.id == "222-submitted" && submitted.trunk == "main")
+        #expect(try repo.rev("main") == submitted.commit)
+        #expect(try repo.git("log", "-1", "--format=%an <%ae>|%P|%s", "main") == "Ada Lovelace <ada@example.com>|\(before)|Add task 222-submitted: Submitted over the control plane\n")
+        #expect(try repo.git("show", "main:specs/222-submitted/agent.sh") == "echo done > app/222-submitted.txt\n")
+        #expect(try repo.git("ls-tree", "main", "specs/222-submitted/agent.sh").hasPrefix("100755"))
+        let again = await #expect(throws: SpecSubmissionError.self) { try await plane.submit(files: files, by: Self.ada) }
+        #expect(again?.code == "task_exists" && again?.category == .conflict)
+
+        #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
+        #expect(try controller.store.task(id: "222-submitted")?.state == .review)
+        #expect(try Self.audit(controller.store, "task.submit").map { $0.outcome.components(separatedBy: ":").first ?? "" } == ["refused", "refused", "refused", "ok", "refused"])
+    }
 }

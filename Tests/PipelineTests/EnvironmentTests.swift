@@ -2,6 +2,7 @@ import Actions
 import Deploy
 import Environments
 import Foundation
+import Probes
 import Git
 import Runtime
 import Store
@@ -64,7 +65,7 @@ import Testing
 
         /// What the host's web server says it serves.
         func served(_ index: Int) -> String? {
-            let response = HTTPGet.fetch(servers[index].url + "/REVISION", timeout: .seconds(5))
+            let response = HTTPProbe.get(servers[index].url + "/REVISION", timeout: .seconds(5))
             return response.status == 200 ? String(decoding: response.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil
         }
 
@@ -253,7 +254,7 @@ import Testing
         let commit = try #require(ObjectID(hex: try setup.repo.rev("main")))
         for index in 0..<2 {
             #expect(setup.live(index) == nil, "no current on h\(index + 1)")
-            let response = HTTPGet.fetch(setup.servers[index].url + "/REVISION", timeout: .seconds(5))
+            let response = HTTPProbe.get(setup.servers[index].url + "/REVISION", timeout: .seconds(5))
             #expect(response.status == 503, "the site answers as before the first deploy")
         }
         let refs = try setup.refs
