@@ -19,6 +19,8 @@ struct LanesBenchmark: Benchmark {
     var rollbacks = 10
     var pushes = 10
 
+    var quick: Self { Self(rollbacks: 2, pushes: 2) }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         let devsys = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
             .appendingPathComponent("devsys").path

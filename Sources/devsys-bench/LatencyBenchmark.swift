@@ -13,6 +13,8 @@ struct LatencyBenchmark: Benchmark {
     var pushes = 15
     var pollingPushes = 6
 
+    var quick: Self { Self(pushes: 3, pollingPushes: 2) }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let devsys = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
