@@ -88,5 +88,7 @@ let package = Package(
         .testTarget(name: "ControlRepositoryTests", dependencies: ["ControlRepository"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Deploy", "Hosts", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["devsys", "TestSupport"]),
+        // Runs `devsys-bench --quick NAME` for each benchmark, the binary built next to the tests.
+        .testTarget(name: "BenchmarkTests", dependencies: ["TestSupport"]),
     ]
 )
