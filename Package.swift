@@ -109,5 +109,7 @@ let package = Package(
             dependencies: ["Actions", "Runtime", "Pipeline", "Environments", "Deploy", "Probes", "Hosts", "TestSupport"]
         ),
         .testTarget(name: "CLITests", dependencies: ["devsys", "TestSupport"]),
+        // Runs `devsys-bench --quick NAME` for each benchmark, the binary built next to the tests.
+        .testTarget(name: "BenchmarkTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -12,6 +12,8 @@ struct CommitBenchmark: Benchmark {
     var gitCommits = 100
     let branch = "refs/heads/main"
 
+    var quick: Self { Self(devsysCommits: 50, gitCommits: 10) }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         var rows = [try compare(runs: runs, in: scratch, place: "on the scratch disk")]
         // Both sides write the same loose objects and lock files; on this machine's disk, file

@@ -28,6 +28,9 @@ struct DeployBenchmark: Benchmark {
     var files = 2_000
     var switches = 10
 
+    /// 100 files (~1 MB, one of them large).
+    var quick: Self { Self(files: 100, switches: 2) }
+
     /// The app as a PHP team configures it: `shared: [storage/, .env]`, `build: []` (issue #10's
     /// goal: shared paths must not cost a round trip).
     static func deployer(_ transport: any HostTransport, root: String) throws -> HostDeployer {

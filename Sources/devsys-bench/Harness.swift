@@ -26,6 +26,9 @@ struct Comparison {
 /// timed (the median is reported).
 protocol Benchmark {
     var name: String { get }
+    /// The same benchmark on small sizes, for `--quick`: one run shows in seconds that it still
+    /// works (what CI checks), not how fast devsys is.
+    var quick: Self { get }
     func run(runs: Int, scratch: URL) throws -> [Comparison]
 }
 

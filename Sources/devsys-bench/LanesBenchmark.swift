@@ -5,7 +5,12 @@ import TestSupport
 ///
 /// - an env-ref push (an emergency rollback with plain git) until the `local` host serves it,
 ///   with the coding lanes idle and with both coding slots held by agents that work on;
-/// - a spec push until its coding agent starts, with both testing slots held by long tests.
+/// - a spec push until its coding job starts, with both testing slots held by long tests.
+///
+/// Each rollback goes one deploy further back: devsys marks the commit a rollback leaves bad and
+/// refuses to deploy it again, so a push back to it would measure a refusal. The agents and tests
+/// that hold the slots wait in a folder devsys.yaml lets them write (`agents.<kind>.writable`):
+/// their sandbox hides the rest of this machine's `/tmp`.
 ///
 /// Before the lanes, the controller ran jobs in batches: the same rollback behind a 25 s coding
 /// agent went live after 30 s. Argo CD polls every 3 min and Flux every 1 min by default.
@@ -13,6 +18,8 @@ struct LanesBenchmark: Benchmark {
     let name = "lanes"
     var rollbacks = 10
     var pushes = 10
+
+    var quick: Self { Self(rollbacks: 2, pushes: 2) }
 
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         let devsys = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
@@ -29,7 +36,7 @@ struct LanesBenchmark: Benchmark {
         let milliseconds = { (value: Double) in String(format: "%.1f", value * 1000) }
         return [
             Comparison(
-                name: "git push --force of env/staging → host serves it, 2 coding agents busy (\(rollbacks) rollbacks; "
+                name: "git push --force of env/staging to the deploy before → host serves it, 2 coding agents busy (\(rollbacks) rollbacks; "
                     + "from push return: median \(milliseconds(median(busyRollbacks.map(\.fromReturn)))) ms)",
                 unit: "rollback",
                 operations: 1,
@@ -40,7 +47,7 @@ struct LanesBenchmark: Benchmark {
                 met: median(busyRollbacks.map(\.fromStart)) <= 1
             ),
             Comparison(
-                name: "git push of a spec → coding agent started, 2 testing slots busy (\(pushes) pushes; "
+                name: "git push of a spec → coding job started, 2 testing slots busy (\(pushes) pushes; "
                     + "from push start: median \(milliseconds(median(starts.map(\.fromStart)))) ms)",
                 unit: "push",
                 operations: 1,
@@ -84,8 +91,8 @@ struct LanesBenchmark: Benchmark {
                 hosts:
                   dev1: { transport: local, root: \(host) }
                 agents:
-                  coding: { kind: script, parallel: 2 }
-                  testing: { parallel: 2 }
+                  coding: { kind: script, parallel: 2, writable: [\(traces)] }
+                  testing: { parallel: 2, writable: [\(traces)] }
 
                 """
             try Data(config.utf8).write(to: URL(fileURLWithPath: "\(clone)/devsys.yaml"))
@@ -133,16 +140,22 @@ struct LanesBenchmark: Benchmark {
             }
         }
 
-        /// Rolls the env ref back and forth between two deploys, timing each until the host serves it.
+        /// Deploys `count` + 1 versions of the app one after the other, then pushes the env ref back
+        /// one deploy at a time, timing each push until the host serves it.
         func rollbacks(_ count: Int, busyCoding: Bool) throws -> [Latency] {
-            try runTool([devsys, "deploy", "staging", "--repo", bare])
-            let first = try head
-            try Data("<?php echo '<h1>second</h1>';\n".utf8).write(to: URL(fileURLWithPath: "\(clone)/app/second.php"))
-            try commitAndPush("A second version")
-            try runTool([devsys, "deploy", "staging", "--repo", bare])
-            let second = try head
+            var deployed: [String] = []
+            for version in 0...count {
+                if version > 0 {
+                    let page = "<?php echo '<h1>version \(version)</h1>';\n"
+                    try Data(page.utf8).write(to: URL(fileURLWithPath: "\(clone)/app/version.php"))
+                    try commitAndPush("Version \(version)")
+                }
+                try runTool([devsys, "deploy", "staging", "--repo", bare])
+                deployed.append(try head)
+            }
             let serve = try serve()
             defer { serve.stop(signal: SIGKILL) }
+            _ = try ControllerHistory(bare: bare)  // listening: a push before would wait for the next poll
             if busyCoding {
                 for id in ["901-busy-a", "902-busy-b"] {
                     let agent = "touch \"\(traces)/\(id)\"\nwhile [ ! -e \"\(traces)/release\" ]; do sleep 0.1; done\necho x > app/\(id).txt\n"
@@ -152,10 +165,9 @@ struct LanesBenchmark: Benchmark {
                 try waitFor("\(traces)/901-busy-a")
                 try waitFor("\(traces)/902-busy-b")
             }
-            defer { FileManager.default.createFile(atPath: "\(traces)/release", contents: nil) }
+            defer { _ = FileManager.default.createFile(atPath: "\(traces)/release", contents: nil) }
             var latencies: [Latency] = []
-            for index in 0..<count {
-                let target = index.isMultiple(of: 2) ? first : second
+            for target in deployed.dropLast().reversed() {
                 let pushing = Date().timeIntervalSince1970
                 try runTool(["git", "-C", clone, "push", "-q", "--force", "origin", "\(target):refs/heads/env/staging"])
                 let pushed = Date().timeIntervalSince1970
@@ -170,10 +182,12 @@ struct LanesBenchmark: Benchmark {
             return latencies
         }
 
-        /// Pushes specs one by one while two long tests hold the testing lane; times each coding start.
+        /// Pushes specs one by one while two long tests hold the testing lane; reads when each one's
+        /// coding job started from the controller's store (see `ControllerHistory`).
         func codingStarts(_ count: Int) throws -> [Latency] {
             let serve = try serve()
             defer { serve.stop(signal: SIGKILL) }
+            let history = try ControllerHistory(bare: bare)
             for id in ["911-long-test-a", "912-long-test-b"] {
                 let check = "touch \(traces)/\(id); while [ ! -e \(traces)/release ]; do sleep 0.1; done"
                 try addSpec(id, agent: "echo x > app/\(id).txt\n", check: check)
@@ -181,21 +195,18 @@ struct LanesBenchmark: Benchmark {
             try commitAndPush("Two long tests")
             try waitFor("\(traces)/911-long-test-a")
             try waitFor("\(traces)/912-long-test-b")
-            defer { FileManager.default.createFile(atPath: "\(traces)/release", contents: nil) }
+            defer { _ = FileManager.default.createFile(atPath: "\(traces)/release", contents: nil) }
             var latencies: [Latency] = []
             for index in 0..<count {
+                try history.waitUntilCodingIsIdle(within: 60)
                 let id = String(format: "%03d-push", 920 + index)
-                try addSpec(id, agent: "date +%s.%N > \"\(traces)/\(id).started\"\necho x > app/\(id).txt\n")
+                try addSpec(id, agent: "echo x > app/\(id).txt\n")
                 try runTool(["git", "-C", clone, "add", "-A"])
                 try runTool(["git", "-C", clone, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", id])
                 let pushing = Date().timeIntervalSince1970
                 try runTool(["git", "-C", clone, "push", "-q", "origin", "main"])
                 let pushed = Date().timeIntervalSince1970
-                try waitFor("\(traces)/\(id).started")
-                usleep(2_000)
-                guard let text = try? String(contentsOfFile: "\(traces)/\(id).started", encoding: .utf8),
-                    let started = Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
-                else { throw BenchmarkError("cannot read the start time of \(id)") }
+                let started = try history.codingStarted(id, within: 60).timeIntervalSince1970
                 latencies.append(Latency(fromStart: started - pushing, fromReturn: started - pushed))
             }
             return latencies

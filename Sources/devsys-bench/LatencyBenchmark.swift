@@ -1,13 +1,19 @@
 import Foundation
+import TestSupport
 
-/// Commit-to-work latency: from `git push` returning to the coding agent starting, with a running
+/// Commit-to-work latency: from `git push` returning to the coding job starting, with a running
 /// `devsys serve`. With the post-receive hook it is woken at once; polling only (the hook
 /// removed), it finds the push on its next poll — how Argo CD (every 3 min) and Flux (every
 /// 1 min) work by default; here the poll is 1 s so the run stays short.
+///
+/// The start is when the controller moved the task to `coding`, as its store records it (see
+/// `ControllerHistory`); the agent's own first line runs after its checkout and sandbox are made.
 struct LatencyBenchmark: Benchmark {
     let name = "latency"
     var pushes = 15
     var pollingPushes = 6
+
+    var quick: Self { Self(pushes: 3, pollingPushes: 2) }
 
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -48,47 +54,40 @@ struct LatencyBenchmark: Benchmark {
         var fromReturn: Double
     }
 
-    /// Pushes `pushes` specs one by one to a served repository; each agent writes the time it started.
+    /// Pushes `pushes` specs one by one to a served repository and reads, from the controller's
+    /// store, when each one's coding job started. Each push waits until the previous push's agent
+    /// has left the coding lane, so every push finds it idle.
     private func measure(devsys: String, scratch: URL, pushes: Int, keepHook: Bool, poll: Double) throws -> [Latency] {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let bare = scratch.appendingPathComponent("blog.git").path
         let clone = scratch.appendingPathComponent("blog").path
-        let stamps = scratch.appendingPathComponent("stamps")
-        try FileManager.default.createDirectory(at: stamps, withIntermediateDirectories: true)
         try runTool([devsys, "init", "--bare", bare])
         if !keepHook { try FileManager.default.removeItem(atPath: bare + "/hooks/post-receive") }
         try runTool(["git", "clone", "-q", bare, clone])
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: devsys)
-        serve.arguments = ["serve", "--repo", bare, "--poll", String(poll)]
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
-        defer {
-            serve.terminate()
-            serve.waitUntilExit()
-        }
-        Thread.sleep(forTimeInterval: 0.5)
+        // The template's example task would hold the coding lane when the first push comes.
+        try FileManager.default.removeItem(atPath: "\(clone)/specs/001-about-page")
+        try runTool(["git", "-C", clone, "add", "-A"])
+        try runTool(["git", "-C", clone, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", "No example task"])
+        try runTool(["git", "-C", clone, "push", "-q", "origin", "main"])
+        let serve = try ChildProcess(devsys, ["serve", "--repo", bare, "--poll", String(poll), "--grace", "0"], output: .discarded)
+        defer { serve.stop() }
+        let history = try ControllerHistory(bare: bare)
+        let bound = poll * 3 + 10
         var latencies: [Latency] = []
         for index in 0..<pushes {
+            try history.waitUntilCodingIsIdle(within: 60)
             let id = String(format: "%03d-latency", index + 100)
             let folder = "\(clone)/specs/\(id)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let spec = "id: \(id)\ntitle: Latency \(id)\nkind: chore\napp: blog\nacceptance:\n  - { name: tests, run: 'true' }\n"
             try Data(spec.utf8).write(to: URL(fileURLWithPath: "\(folder)/task.yaml"))
-            let agent = "date +%s.%N > \"\(stamps.path)/\(id)\"\necho x > app/\(id).txt\n"
-            try Data(agent.utf8).write(to: URL(fileURLWithPath: "\(folder)/agent.sh"))
+            try Data("echo x > app/\(id).txt\n".utf8).write(to: URL(fileURLWithPath: "\(folder)/agent.sh"))
             try runTool(["git", "-C", clone, "add", "-A"])
             try runTool(["git", "-C", clone, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", id])
             let pushing = Date().timeIntervalSince1970
             try runTool(["git", "-C", clone, "push", "-q", "origin", "main"])
             let pushed = Date().timeIntervalSince1970
-            let stamp = stamps.appendingPathComponent(id)
-            let deadline = Date().addingTimeInterval(poll * 3 + 10)
-            while !FileManager.default.fileExists(atPath: stamp.path) && Date() < deadline { usleep(1_000) }
-            usleep(2_000)
-            guard let text = try? String(contentsOf: stamp, encoding: .utf8),
-                let started = Double(text.trimmingCharacters(in: .whitespacesAndNewlines))
-            else { throw BenchmarkError("the coding job for \(id) did not start within \(Int(poll * 3 + 10)) s") }
+            let started = try history.codingStarted(id, within: bound).timeIntervalSince1970
             latencies.append(Latency(fromStart: started - pushing, fromReturn: started - pushed))
         }
         return latencies

@@ -10,6 +10,8 @@ struct QueueBenchmark: Benchmark {
     let name = "queue"
     var jobs = 2_000
 
+    var quick: Self { Self(jobs: 200) }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let runs = max(1, runs)

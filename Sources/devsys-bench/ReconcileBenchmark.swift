@@ -14,6 +14,8 @@ struct ReconcileBenchmark: Benchmark {
     var specs = 10_000
     var newSpecs = 20
 
+    var quick: Self { Self(specs: 200, newSpecs: 3) }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let path = scratch.appendingPathComponent("control.git").path

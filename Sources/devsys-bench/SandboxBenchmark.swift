@@ -9,6 +9,8 @@ struct SandboxBenchmark: Benchmark {
     let name = "sandbox"
     var steps = 20
 
+    var quick: Self { Self(steps: 3) }
+
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         try SandboxHost.current.requireAvailable()
         let checkout = scratch.appendingPathComponent("checkout")

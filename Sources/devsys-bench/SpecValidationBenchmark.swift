@@ -16,7 +16,9 @@ import Darwin
 /// interpreter start-up does not count.
 struct SpecValidationBenchmark: Benchmark {
     let name = "specs"
-    let specCount = 10_000
+    var specCount = 10_000
+
+    var quick: Self { Self(specCount: 200) }
 
     func run(runs: Int, scratch: URL) throws -> [Comparison] {
         let corpus = try SpecCorpus.write(count: specCount, to: scratch)
