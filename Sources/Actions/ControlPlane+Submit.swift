@@ -26,7 +26,8 @@ extension ControlPlane {
     /// - Throws: `SpecSubmissionError` (a bad file name, no task.yaml, invalid — with every
     ///   diagnostic —, the id taken, the trunk kept moving), `ActionRefusal.roleTooLow`.
     public func submit(files: [String: String], by actor: Principal) async throws -> SubmittedSpec {
-        try await act(actor, "task.submit", target: "specs", outcome: { "ok: \($0.commit.prefix(12))" }) { [self] target in
+        let outcome: @Sendable (SubmittedSpec) -> String = { "ok: \($0.commit.prefix(12))" }
+        return try await act(actor, "task.submit", target: "specs", outcome: outcome) { [self] target in
             try actor.require(Self.taskRole, to: "submit a spec")
             for name in files.keys.sorted() where !Self.isSpecFileName(name) { throw SpecSubmissionError.badFileName(name) }
             guard let yaml = files["task.yaml"] else { throw SpecSubmissionError.noTaskFile }
@@ -43,7 +44,7 @@ extension ControlPlane {
             )
             for _ in 0..<Self.submitAttempts {
                 let trunk = try control.trunkCommit()
-                if try control.specs(named: [spec.id], at: trunk.commit).specs.first != nil { throw SpecSubmissionError.exists(spec.id) }
+                if try !repository.tree(of: trunk.commit, under: folder, recursive: false).isEmpty { throw SpecSubmissionError.exists(spec.id) }
                 let commit = try repository.createCommit(
                     changes: changes,
                     parents: [trunk.commit],

@@ -90,7 +90,7 @@ extension Repository {
     /// `updateReference` for a target devsys has just written, so known to exist. `signature`
     /// stamps the reflog entry (libgit2's default identity from the config when nil).
     func moveReference(_ name: String, to new: ObjectID, expecting old: ObjectID?, message: String, signature: Signature? = nil) throws {
-        if let old, try swapReference(name, to: new, expecting: old, message: message, signature: signature) { return }
+        if try swapReference(name, to: new, expecting: old, message: message, signature: signature) { return }
         var newOid = new.oid
         var reference: OpaquePointer?
         var code: Int32
@@ -109,11 +109,14 @@ extension Repository {
         git_reference_free(reference)
     }
 
-    /// Moves an existing direct ref under its lock: lock, read, compare, write — the same
-    /// compare-and-swap as `git_reference_create_matching`, in half the system calls (it reads the
-    /// ref once instead of twice and needs no config for the reflog identity). Returns false, having
-    /// changed nothing, when the ref is missing or symbolic; `moveReference` then takes libgit2's path.
-    private func swapReference(_ name: String, to new: ObjectID, expecting old: ObjectID, message: String, signature: Signature?) throws -> Bool {
+    /// Moves (or creates, `old` nil) a direct ref under its lock: lock, read, compare, write — the
+    /// compare-and-swap `git_reference_create_matching` promises, in half the system calls (it reads
+    /// the ref once instead of twice and needs no config for the reflog identity). libgit2 1.5's
+    /// own create (`force` 0) checks that the ref is absent outside the lock, so two writers could
+    /// both create it and one commit be lost; here the check is under the lock every git writer
+    /// takes. Returns false, having changed nothing, when the ref is symbolic, or missing while
+    /// `old` names a commit; `moveReference` then takes libgit2's path.
+    private func swapReference(_ name: String, to new: ObjectID, expecting old: ObjectID?, message: String, signature: Signature?) throws -> Bool {
         let transaction = try make("git_transaction_new") { git_transaction_new($0, pointer) }
         // Freeing an uncommitted transaction releases its lock.
         defer { git_transaction_free(transaction) }
@@ -123,15 +126,24 @@ extension Repository {
         let code = git_reference_lookup(&found, pointer, name)
         if code == GIT_ENOTFOUND.rawValue {
             git_error_clear()
-            return false
-        }
-        try check(code, "git_reference_lookup")
-        guard let reference = found else { return false }
-        defer { git_reference_free(reference) }
-        guard git_reference_type(reference) == GIT_REFERENCE_DIRECT else { return false }
-        let current = git_reference_target(reference).map(ObjectID.init)
-        guard current == old else {
-            throw GitError.refMoved(name, expected: old, now: current, function: "git_transaction_lock_ref")
+            guard old == nil else { return false }
+        } else {
+            try check(code, "git_reference_lookup")
+            guard let reference = found else { return false }
+            defer { git_reference_free(reference) }
+            guard git_reference_type(reference) == GIT_REFERENCE_DIRECT else { return false }
+            let current = git_reference_target(reference).map(ObjectID.init)
+            guard let old else {
+                throw GitError(
+                    code: GIT_EEXISTS.rawValue,
+                    errorClass: Int32(GIT_ERROR_REFERENCE.rawValue),
+                    message: "reference '\(name)' already exists\(current.map { " at \($0)" } ?? ""); re-read it and retry",
+                    function: "git_transaction_lock_ref"
+                )
+            }
+            guard current == old else {
+                throw GitError.refMoved(name, expected: old, now: current, function: "git_transaction_lock_ref")
+            }
         }
         var target = new.oid
         if let signature {

@@ -51,7 +51,8 @@ public enum HTTPProbe {
             ?? Response(status: nil, headers: [], body: Data(), error: "the request was not sent", latencyMs: 0)
     }
 
-    private static func send(_ url: String, method: String, headers: [(String, String)], body: Data?, timeout: Duration) -> EventLoopFuture<Response> {
+    private static func send(_ url: String, method: String, headers: [(String, String)], body: Data?, timeout: Duration) -> EventLoopFuture<Response>
+    {
         let loop = client.eventLoopGroup.any()
         var request: HTTPClient.Request
         do {

@@ -31,6 +31,8 @@ public enum TCPProbe {
         // One loop for the connection and the collector, so what it gathers is touched on that loop only.
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let collector = Collector(expect: expect, eventLoop: loop)
+        // Whatever way the probe ends, its promise is fulfilled (NIO traps on a dropped one).
+        defer { collector.finish() }
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: loop)

@@ -197,7 +197,11 @@ import Glibc
             environment: commandEnvironment,
             output: .log(site.team.scratch.path("deploy.log"))
         )
-        let envRef = { try? git("rev-parse", "--verify", "-q", "refs/heads/env/staging", in: site.team.bare).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let envRef = {
+            try? gitResult("rev-parse", "--verify", "-q", "refs/heads/env/staging", in: site.team.bare).stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines
+            )
+        }
         #expect(Self.eventually { envRef() == first }, "\(site.serveLog)")
         let push = try gitResult("push", "-q", "origin", "\(second):refs/heads/env/staging", in: site.team.clone)
         #expect(push.status == 0, "\(push.stderr)")

@@ -6,10 +6,11 @@ import Testing
 /// The probes deploy verification asks now and the monitor's checks next, against a real php -S.
 @Suite struct ProbeTests {
     static func site() throws -> (folder: URL, server: PHPServer) {
+        // php -S with the host kit's router serves `<app root>/current`.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("devsys-probe-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("current"), withIntermediateDirectories: true)
         try Data("<?php header('X-Probe: yes'); echo 'hello ' . ($_SERVER['REQUEST_METHOD'] ?? '');\n".utf8)
-            .write(to: folder.appendingPathComponent("index.php"))
+            .write(to: folder.appendingPathComponent("current/index.php"))
         return (folder, try PHPServer(appRoot: folder.path))
     }
 

@@ -1,7 +1,7 @@
 import Foundation
-import Probes
 import Git
 import Hosts
+import Probes
 import Specs
 import TestSupport
 import Testing

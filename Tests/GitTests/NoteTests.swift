@@ -60,6 +60,7 @@ struct NoteTests {
         }
         let notes = try Repository.open(at: path).notes(notesRef: ref)
         #expect(Set(notes.keys) == Set(commits))
-        #expect(try sample.scratch.git(["-C", path, "rev-list", "--count", ref]) == "6")
+        let history = try sample.scratch.git(["-C", path, "log", "--format=%H %P %s", ref])
+        #expect(try sample.scratch.git(["-C", path, "rev-list", "--count", ref]) == "6", "\(history)")
     }
 }

@@ -276,7 +276,8 @@ import Testing
         let submitted = try await plane.submit(files: files, by: Self.ada)
         #expect(submitted.id == "222-submitted" && submitted.trunk == "main")
         #expect(try repo.rev("main") == submitted.commit)
-        #expect(try repo.git("log", "-1", "--format=%an <%ae>|%P|%s", "main") == "Ada Lovelace <ada@example.com>|\(before)|Add task 222-submitted: Submitted over the control plane\n")
+        let log = try repo.git("log", "-1", "--format=%an <%ae>|%P|%s", "main")
+        #expect(log == "Ada Lovelace <ada@example.com>|\(before)|Add task 222-submitted: Submitted over the control plane\n")
         #expect(try repo.git("show", "main:specs/222-submitted/agent.sh") == "echo done > app/222-submitted.txt\n")
         #expect(try repo.git("ls-tree", "main", "specs/222-submitted/agent.sh").hasPrefix("100755"))
         let again = await #expect(throws: SpecSubmissionError.self) { try await plane.submit(files: files, by: Self.ada) }
@@ -284,6 +285,7 @@ import Testing
 
         #expect(try await controller.runUntilIdle(deadline: .now + 60).idle)
         #expect(try controller.store.task(id: "222-submitted")?.state == .review)
-        #expect(try Self.audit(controller.store, "task.submit").map { $0.outcome.components(separatedBy: ":").first ?? "" } == ["refused", "refused", "refused", "ok", "refused"])
+        let outcomes = try Self.audit(controller.store, "task.submit").map { $0.outcome.components(separatedBy: ":").first ?? "" }
+        #expect(outcomes == ["refused", "refused", "refused", "ok", "refused"])
     }
 }

@@ -2,8 +2,8 @@ import Actions
 import Deploy
 import Environments
 import Foundation
-import Probes
 import Git
+import Probes
 import Runtime
 import Store
 import TestSupport
