@@ -90,7 +90,9 @@ extension Repository {
     /// `updateReference` for a target devsys has just written, so known to exist. `signature`
     /// stamps the reflog entry (libgit2's default identity from the config when nil).
     func moveReference(_ name: String, to new: ObjectID, expecting old: ObjectID?, message: String, signature: Signature? = nil) throws {
-        if try swapReference(name, to: new, expecting: old, message: message, signature: signature) { return }
+        if try recoveringStaleLock(of: name, { try swapReference(name, to: new, expecting: old, message: message, signature: signature) }) {
+            return
+        }
         var newOid = new.oid
         var reference: OpaquePointer?
         var code: Int32

@@ -7,9 +7,11 @@ extension Repository {
     @discardableResult
     public func createAnnotatedTag(named name: String, target: ObjectID, tagger: Signature, message: String) throws -> ObjectID {
         var tag = git_oid()
-        try withObject(target) { object in
-            try tagger.withGitSignature { tagger in
-                try check(git_tag_create(&tag, pointer, name, object, tagger, message, 0), "git_tag_create")
+        try recoveringStaleLock(of: "refs/tags/" + name) {
+            try withObject(target) { object in
+                try tagger.withGitSignature { tagger in
+                    try check(git_tag_create(&tag, pointer, name, object, tagger, message, 0), "git_tag_create")
+                }
             }
         }
         return ObjectID(tag)

@@ -34,6 +34,35 @@ struct TagTests {
         try sample.scratch.git(["-C", sample.path, "fsck", "--strict", "--no-dangling"])
     }
 
+    @Test("a lock a killed writer left is broken once it is stale; a fresh one is respected")
+    func staleLocks() throws {
+        let sample = try SampleHistory()
+        defer { sample.scratch.remove() }
+        let repository = try Repository.open(at: sample.path)
+        let folder = repository.gitDirectory.appendingPathComponent("refs/tags/deploy/prod")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let lock = folder.appendingPathComponent("0001.lock").path
+        #expect(FileManager.default.createFile(atPath: lock, contents: nil))
+
+        let fresh = gitError {
+            try repository.createAnnotatedTag(named: "deploy/prod/0001", target: sample.commits[1], tagger: robot, message: "x\n")
+        }
+        #expect(fresh?.kind == .locked, "a lock that may have a live writer stands")
+
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: lock)
+        try repository.createAnnotatedTag(named: "deploy/prod/0001", target: sample.commits[1], tagger: robot, message: "x\n")
+        #expect(try sample.scratch.rev(sample.path, "deploy/prod/0001^{commit}") == sample.commits[1])
+        #expect(!FileManager.default.fileExists(atPath: lock))
+
+        // The same for a ref moved with compare-and-swap (an env ref, the notes, the trunk).
+        try repository.updateReference("refs/heads/env/prod", to: sample.commits[2], expecting: nil, message: "test: promote")
+        let branchLock = repository.gitDirectory.appendingPathComponent("refs/heads/env/prod.lock").path
+        #expect(FileManager.default.createFile(atPath: branchLock, contents: nil))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: branchLock)
+        try repository.updateReference("refs/heads/env/prod", to: sample.commits[1], expecting: sample.commits[2], message: "test: back one")
+        #expect(try sample.scratch.rev(sample.path, "refs/heads/env/prod") == sample.commits[1])
+    }
+
     @Test("annotatedTags(withPrefix:) lists one environment's tags, sorted, skipping lightweight tags")
     func listByPrefix() throws {
         let sample = try SampleHistory()
