@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // SHA-256 for host key fingerprints (known_hosts keys libssh2 does not hash for us).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,7 +33,7 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev"])]
         ),
         .target(name: "Git", dependencies: ["CGit2"]),
-        .target(name: "SSH", dependencies: ["CSSH2"]),
+        .target(name: "SSH", dependencies: ["CSSH2", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: ["Specs", .product(name: "GRDB", package: "GRDB.swift")]),
         // Child processes (their own process group, a timeout that stops the whole tree, capped
