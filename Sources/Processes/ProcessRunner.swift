@@ -1,5 +1,6 @@
 import CPosix
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -242,15 +243,14 @@ struct SpawnedChild: Sendable {
 }
 
 /// Watches one child on a thread of its own: reads both pipes into capped buffers, reaps the
-/// child, enforces the timeout and cancellation. Its mutable state is touched by that thread
-/// only, except the cancellation flag, which the lock guards.
-final class ChildWatch: @unchecked Sendable {
+/// child, enforces the timeout and cancellation. Its state lives in `run`'s locals, but for the
+/// cancellation flag, which another task sets.
+final class ChildWatch: Sendable {
     private let timeout: Duration?
     private let killGrace: Duration
     private let drainGrace: Duration
     private let outputLimit: Int
-    private let lock = NSLock()
-    private var cancelled = false
+    private let cancelled = Atomic<Bool>(false)
 
     init(timeout: Duration?, killGrace: Duration, drainGrace: Duration, outputLimit: Int) {
         self.timeout = timeout
@@ -260,10 +260,10 @@ final class ChildWatch: @unchecked Sendable {
     }
 
     func cancel() {
-        lock.withLock { cancelled = true }
+        cancelled.store(true, ordering: .releasing)
     }
 
-    var wasCancelled: Bool { lock.withLock { cancelled } }
+    var wasCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     func run(_ child: SpawnedChild) -> ProcessOutcome {
         let clock = ContinuousClock()
