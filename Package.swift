@@ -1,9 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Layers, bottom up: C shims (CGit2, CSSH2) → one safe wrapper per C library (Git, SSH; SQLite is wrapped by GRDB) →
-// the domain (Specs, ControlRepository, Store, Processes, Agents, Hosts, Deploy, Environments, Pipeline) → the control
-// plane (Actions) → the services (Runtime) → the thin `devsys` executable (argument parsing and printing). `devsys-bench` measures the domain against the tools users would use instead.
+// Layers, bottom up: C shims (CGit2, CSSH2, CPosix) → one safe wrapper per C library (Git, SSH; SQLite is wrapped by
+// GRDB) → the domain (Specs, ControlRepository, Store, Processes, Agents, Hosts, Probes, Deploy, Environments, Pipeline) →
+// the control plane (Actions) → the services (Runtime) → the thin `devsys` executable (argument parsing and printing).
+// `devsys-bench` measures the domain against the tools users would use instead.
 let package = Package(
     name: "devsys",
     platforms: [.macOS(.v14)],
@@ -19,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // SHA-256 for host key fingerprints (known_hosts keys libssh2 does not hash for us).
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,13 +34,16 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        // glibc's GNU extensions (pipe2, posix_spawn_file_actions_addchdir_np, …), which Swift's
+        // Glibc module leaves out: they are declared only under _GNU_SOURCE.
+        .target(name: "CPosix"),
         .target(name: "Git", dependencies: ["CGit2"]),
-        .target(name: "SSH", dependencies: ["CSSH2"]),
+        .target(name: "SSH", dependencies: ["CSSH2", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Specs", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: ["Specs", .product(name: "GRDB", package: "GRDB.swift")]),
         // Child processes (their own process group, a timeout that stops the whole tree, capped
         // output) and the pool of threads blocking work runs on.
-        .target(name: "Processes", dependencies: [.product(name: "NIOPosix", package: "swift-nio")]),
+        .target(name: "Processes", dependencies: ["CPosix", .product(name: "NIOPosix", package: "swift-nio")]),
         .target(name: "Agents", dependencies: ["Git", "Specs", "ControlRepository", "Processes"]),
         // Reaching a host: the transports (one long-lived SSH shell, or a folder here) and the open connections.
         .target(name: "Hosts", dependencies: ["Git", "SSH", "Specs", "Processes"]),

@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import Specs
+import Synchronization
 
 /// One app on one host of an environment: what a `Rollout` deploys to.
 public struct RolloutTarget: Sendable {
@@ -403,15 +404,15 @@ public struct Rollout: Sendable {
     }
 }
 
-private final class ResultsBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var results: [Swift.Result<Value, Error>?]
+/// What each of `parallelResults`' threads returned, in the order of the elements.
+private final class ResultsBox<Value: Sendable>: Sendable {
+    private let results: Mutex<[Swift.Result<Value, Error>?]>
 
-    init(count: Int) { results = Array(repeating: nil, count: count) }
+    init(count: Int) { results = Mutex(Array(repeating: nil, count: count)) }
 
     func set(_ index: Int, _ result: Swift.Result<Value, Error>) {
-        lock.withLock { results[index] = result }
+        results.withLock { $0[index] = result }
     }
 
-    var values: [Swift.Result<Value, Error>?] { lock.withLock { results } }
+    var values: [Swift.Result<Value, Error>?] { results.withLock { $0 } }
 }

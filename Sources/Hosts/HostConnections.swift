@@ -2,18 +2,19 @@ import Foundation
 import Git
 import SSH
 import Specs
+import Synchronization
 
 /// The transports to the hosts of devsys.yaml, kept open between deploys: an SSH host costs a
 /// TCP connect, a handshake and a key exchange once, not per deploy (or per rollback).
 ///
 /// A host whose settings change in devsys.yaml gets a new transport. Relative `local` roots and
 /// `~/` in key paths are resolved here, against `baseFolder` and `$HOME`.
-public final class HostConnections: @unchecked Sendable {
+public final class HostConnections: Sendable {
     /// What relative `local` roots are relative to: the repository's work tree (or the bare
     /// repository's folder).
     public let baseFolder: String
-    private let lock = NSLock()
-    private var open: [String: (host: ProjectConfig.Host, transport: any HostTransport)] = [:]
+    /// The open transports by host name, with the settings each was opened with.
+    private let open = Mutex<[String: (host: ProjectConfig.Host, transport: any HostTransport)]>([:])
 
     public init(baseFolder: String) {
         self.baseFolder = baseFolder
@@ -28,19 +29,19 @@ public final class HostConnections: @unchecked Sendable {
     /// Throws `HostTransportError.incompleteHost` for an ssh host without address or user, or with
     /// one that breaks devsys.yaml's rules (`ProjectConfig.Host.addressProblem`, `userProblem`).
     public func transport(for host: ProjectConfig.Host) throws -> any HostTransport {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = open[host.name], existing.host == host { return existing.transport }
-        (open[host.name]?.transport as? SSHTransport)?.close()
-        let transport: any HostTransport
-        switch host.transport {
-        case .local:
-            transport = LocalTransport(name: host.name)
-        case .ssh:
-            transport = SSHTransport(name: host.name, host: try sshHost(host))
+        try open.withLock { open in
+            if let existing = open[host.name], existing.host == host { return existing.transport }
+            (open[host.name]?.transport as? SSHTransport)?.close()
+            let transport: any HostTransport
+            switch host.transport {
+            case .local:
+                transport = LocalTransport(name: host.name)
+            case .ssh:
+                transport = SSHTransport(name: host.name, host: try sshHost(host))
+            }
+            open[host.name] = (host, transport)
+            return transport
         }
-        open[host.name] = (host, transport)
-        return transport
     }
 
     /// The SSH settings of an ssh host, with `~/` expanded; the defaults are `~/.ssh/id_ed25519`
@@ -76,10 +77,10 @@ public final class HostConnections: @unchecked Sendable {
 
     /// Closes every SSH connection.
     public func closeAll() {
-        lock.lock()
-        defer { lock.unlock() }
-        for (_, entry) in open { (entry.transport as? SSHTransport)?.close() }
-        open = [:]
+        open.withLock { open in
+            for (_, entry) in open { (entry.transport as? SSHTransport)?.close() }
+            open = [:]
+        }
     }
 
     static func expandHome(_ path: String) -> String {

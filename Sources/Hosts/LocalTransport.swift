@@ -1,5 +1,6 @@
 import Foundation
 import Processes
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -168,22 +169,21 @@ private final class StreamReader: @unchecked Sendable {
 }
 
 /// Stops the child's process group at the timeout: SIGTERM, then SIGKILL after the grace.
-private final class Watchdog: @unchecked Sendable {
+private final class Watchdog: Sendable {
     private let finished = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var didFire = false
+    private let didFire = Atomic<Bool>(false)
 
     init(pid: pid_t, timeout: Duration?, killGrace: Duration) {
         guard let timeout else { return }
         Thread.detachNewThread { [self] in
             guard finished.wait(timeout: .now() + Self.interval(timeout)) == .timedOut else { return }
-            lock.withLock { didFire = true }
+            didFire.store(true, ordering: .releasing)
             kill(-pid, SIGTERM)
             if finished.wait(timeout: .now() + Self.interval(killGrace)) == .timedOut { kill(-pid, SIGKILL) }
         }
     }
 
-    var fired: Bool { lock.withLock { didFire } }
+    var fired: Bool { didFire.load(ordering: .acquiring) }
 
     func finish() {
         // Two signals: one for each wait the thread may be in.

@@ -1,5 +1,6 @@
 import Foundation
 import SSH
+import Synchronization
 
 /// The `ssh` host transport: one SSH connection per host and, on it, one long-lived remote shell
 /// that runs every command (`SSHShell`), so a command costs a round trip, not a channel and a login
@@ -12,13 +13,17 @@ import SSH
 /// Connection failures are the `SSHError`s of `SSHSession` (kinds `.connect`, `.timeout`,
 /// `.handshake`, `.hostKeyUnknown`, `.hostKeyChanged`, `.authentication`, `.rsaKeyUnsupported`),
 /// with the devsys host name put in front of the address: `web1 (10.0.0.5:22): …`.
-public final class SSHTransport: HostTransport, @unchecked Sendable {
+public final class SSHTransport: HostTransport, Sendable {
     public let name: String
     public let host: SSHHost
-    /// Serialises runs; guards `session` and `shell`.
-    private let lock = NSLock()
-    private var session: SSHSession?
-    private var shell: SSHShell?
+    /// Held for a whole run, so runs are serialised.
+    private let connection = Mutex(Connection())
+
+    /// The open session and the shell on it; nil until the first run, and after a failure.
+    private struct Connection {
+        var session: SSHSession?
+        var shell: SSHShell?
+    }
 
     /// A transport to `host`, named `name` (the host's name in devsys.yaml) in messages. Does not connect.
     public init(name: String, host: SSHHost) {
@@ -27,21 +32,20 @@ public final class SSHTransport: HostTransport, @unchecked Sendable {
     }
 
     deinit {
-        shell?.close()
+        connection.withLock { $0.shell?.close() }
     }
 
     /// Connects and opens the remote shell now, when not already open (for `devsys hosts check`).
     /// Throws the connection's `SSHError`, naming this host.
     public func connect() throws {
-        try lock.withLock { _ = try openShell() }
+        try connection.withLock { _ = try openShell(&$0) }
     }
 
     /// Closes the shell and the connection; the next `run` connects again.
     public func close() {
-        lock.withLock {
-            shell?.close()
-            shell = nil
-            session = nil
+        connection.withLock { connection in
+            connection.shell?.close()
+            connection = Connection()
         }
     }
 
@@ -50,17 +54,17 @@ public final class SSHTransport: HostTransport, @unchecked Sendable {
     /// stream breaks, and what `writeInput` throws; a cut input is never acted on (the remote
     /// command is killed).
     public func run(_ command: String, timeout: Duration?, writeInput: (((Data) throws -> Void) throws -> Void)?) throws -> RemoteResult {
-        try lock.withLock {
-            let shell = try openShell()
+        try connection.withLock { connection in
+            let shell = try openShell(&connection)
             do {
                 let result = try shell.run(command, timeout: timeout, writeInput: writeInput)
                 return RemoteResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
             } catch let error as SSHError {
-                drop(after: error)
+                Self.drop(&connection, after: error)
                 if error.kind == .timeout, let timeout { throw HostTransportError.timedOut(host: name, command: command, after: timeout) }
                 throw named(error)
             } catch {
-                drop(after: nil)
+                Self.drop(&connection, after: nil)
                 throw error
             }
         }
@@ -69,20 +73,19 @@ public final class SSHTransport: HostTransport, @unchecked Sendable {
     // MARK: Connection
 
     /// The open shell, or a new one (on the open session when it is still usable, else on a new
-    /// connection). Called with `lock` held.
-    private func openShell() throws -> SSHShell {
-        if let shell, shell.isOpen { return shell }
-        shell = nil
-        if let session, !session.isBroken, let shell = try? session.openShell() {
-            self.shell = shell
+    /// connection). Called with the lock held.
+    private func openShell(_ connection: inout Connection) throws -> SSHShell {
+        if let shell = connection.shell, shell.isOpen { return shell }
+        connection.shell = nil
+        if let session = connection.session, !session.isBroken, let shell = try? session.openShell() {
+            connection.shell = shell
             return shell
         }
-        session = nil
+        connection.session = nil
         do {
             let session = try SSHSession(host: host)
             let shell = try session.openShell()
-            self.session = session
-            self.shell = shell
+            connection = Connection(session: session, shell: shell)
             return shell
         } catch let error as SSHError {
             throw named(error)
@@ -90,10 +93,10 @@ public final class SSHTransport: HostTransport, @unchecked Sendable {
     }
 
     /// Forgets the shell after a failed run, and the connection too when it broke.
-    private func drop(after error: SSHError?) {
-        shell = nil
-        if let error, error.kind != .timeout { session = nil }
-        if session?.isBroken == true { session = nil }
+    private static func drop(_ connection: inout Connection, after error: SSHError?) {
+        connection.shell = nil
+        if let error, error.kind != .timeout { connection.session = nil }
+        if connection.session?.isBroken == true { connection.session = nil }
     }
 
     /// `error` with this host's devsys name in front of the address.

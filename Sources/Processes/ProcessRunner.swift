@@ -1,4 +1,6 @@
+import CPosix
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -195,17 +197,11 @@ struct SpawnedChild: Sendable {
     let stderr: Int32
 
     static func spawn(executable: String, arguments: [String], environment: [String: String], workingDirectory: String) throws -> SpawnedChild {
-        guard let pipe2 = PosixExtensions.pipe2, let addChdir = PosixExtensions.addChdir else {
-            throw ProcessRunnerError.system(
-                "posix_spawn",
-                "this C library lacks pipe2 or posix_spawn_file_actions_addchdir_np (glibc 2.29 or later is needed)"
-            )
-        }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         // Close-on-exec from the start, so a command spawned meanwhile by another thread cannot inherit them.
-        guard pipe2(&outPipe, O_CLOEXEC) == 0 else { throw ProcessRunnerError.failure("pipe2") }
-        guard pipe2(&errPipe, O_CLOEXEC) == 0 else {
+        guard cposix_pipe2(&outPipe, O_CLOEXEC) == 0 else { throw ProcessRunnerError.failure("pipe2") }
+        guard cposix_pipe2(&errPipe, O_CLOEXEC) == 0 else {
             let error = ProcessRunnerError.failure("pipe2")
             close(outPipe[0])
             close(outPipe[1])
@@ -230,9 +226,9 @@ struct SpawnedChild: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        _ = addChdir(&actions, workingDirectory)
+        _ = cposix_spawn_file_actions_addchdir(&actions, workingDirectory)
         // Descriptors the controller opened without close-on-exec (a database, a socket) stay behind.
-        _ = PosixExtensions.addCloseFrom?(&actions, 3)
+        _ = cposix_spawn_file_actions_addclosefrom(&actions, 3)
 
         let pid: pid_t
         do {
@@ -247,15 +243,14 @@ struct SpawnedChild: Sendable {
 }
 
 /// Watches one child on a thread of its own: reads both pipes into capped buffers, reaps the
-/// child, enforces the timeout and cancellation. Its mutable state is touched by that thread
-/// only, except the cancellation flag, which the lock guards.
-final class ChildWatch: @unchecked Sendable {
+/// child, enforces the timeout and cancellation. Its state lives in `run`'s locals, but for the
+/// cancellation flag, which another task sets.
+final class ChildWatch: Sendable {
     private let timeout: Duration?
     private let killGrace: Duration
     private let drainGrace: Duration
     private let outputLimit: Int
-    private let lock = NSLock()
-    private var cancelled = false
+    private let cancelled = Atomic<Bool>(false)
 
     init(timeout: Duration?, killGrace: Duration, drainGrace: Duration, outputLimit: Int) {
         self.timeout = timeout
@@ -265,10 +260,10 @@ final class ChildWatch: @unchecked Sendable {
     }
 
     func cancel() {
-        lock.withLock { cancelled = true }
+        cancelled.store(true, ordering: .releasing)
     }
 
-    var wasCancelled: Bool { lock.withLock { cancelled } }
+    var wasCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     func run(_ child: SpawnedChild) -> ProcessOutcome {
         let clock = ContinuousClock()

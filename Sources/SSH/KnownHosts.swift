@@ -53,7 +53,7 @@ enum KnownHosts {
         case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
             var old = "another key"
             if let stored = entry?.pointee.key.map({ String(cString: $0) }), let blob = Data(base64Encoded: stored) {
-                old = SHA256.fingerprint(ofKey: blob)
+                old = HostKeyFingerprint.of(key: blob)
             }
             throw SSHError(
                 message: "HOST KEY OF \(host.endpoint) HAS CHANGED: \(host.knownHostsFile) lists \(old), the server shows \(type) \(fingerprint). "

@@ -142,7 +142,7 @@ final class SSHConnection {
         guard let hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256) else {
             throw SSHError.last(session, -1, "libssh2_hostkey_hash", host: host.endpoint, kind: .handshake)
         }
-        return SHA256.fingerprint(ofHash: Data(bytes: hash, count: 32))
+        return HostKeyFingerprint.of(hash: Data(bytes: hash, count: 32))
     }
 
     // MARK: TCP

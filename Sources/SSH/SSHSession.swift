@@ -16,6 +16,7 @@ public final class SSHSession: @unchecked Sendable {
     public let hostKeyFingerprint: String
     let connection: SSHConnection
     /// Serialises every use of `connection`; libssh2 sessions are not thread-safe.
+    // Not a Mutex: it is held across blocking libssh2 calls while the caller's input writer uses the channel, which `sending` state forbids.
     let lock = NSLock()
     /// Set when a command was abandoned mid-way and the connection can no longer be trusted.
     /// Read and written under `lock`.
