@@ -123,12 +123,13 @@ extension ControlPlane {
                 let (commit, request) = try decide(repository, refs, &target)
                 let key = Reconciler.deployKey(environment, commit)
                 // A deploy of this commit leased by a worker that is gone — no process holds the
-                // controller lock, so a killed `devsys deploy` — is taken over, as a controller would.
-                let orphaned = { try ControllerLock.take(state) != nil }
-                guard
-                    let job = try store.hold(key, payload: request.encoded(), maxAttempts: Reconciler.crashAllowance + 1)
-                        ?? store.hold(key, payload: request.encoded(), maxAttempts: Reconciler.crashAllowance + 1, takingOverLease: orphaned())
-                else { throw EnvironmentError.deployRunning(environment: environment, commit: commit.hex) }
+                // controller lock: a killed `devsys deploy` — is taken over, as a controller would.
+                let workerGone = try ControllerLock.take(state) != nil
+                let payload = request.encoded()
+                let attempts = Reconciler.crashAllowance + 1
+                guard let job = try store.hold(key, payload: payload, maxAttempts: attempts, takingOverLease: workerGone) else {
+                    throw EnvironmentError.deployRunning(environment: environment, commit: commit.hex)
+                }
                 do {
                     try promote(refs, to: commit, why: request.reason)
                 } catch {

@@ -9,7 +9,7 @@ import Store
 /// The deployment agent: plans bringing an environment's hosts to a commit (`prepare`) and does
 /// it (`rollout`: upload, switch every host at once, verify, roll every host back if one fails),
 /// returning a report; `DeployRecorder` records it in git and the store. `deploy` is the two
-/// together, for the controller's deploy jobs and `EnvironmentActions`.
+/// together, for the deploy jobs (the controller's own and people's requests).
 public struct DeploymentAgent: Sendable {
     public let repositoryPath: String
     public let store: Store

@@ -15,17 +15,12 @@ import Store
 import UnixSignals
 
 /// The controller of one control repository. It owns the store, the one-controller lock and the
-/// open host connections, and builds the services that do the work (DESIGN §1, Runtime):
-///
-/// 1. the lease heartbeat, which keeps running jobs' short leases alive;
-/// 2. the reconcile service, woken by `devsys notify` (and polling as a fallback), which turns git
-///    into tasks and jobs and never waits for a job;
-/// 3. the drift service (`serve` only), which compares hosts with their env refs;
-/// 4. the worker lanes — coding, testing, merge, deploy — each leasing as soon as a slot frees.
+/// open host connections; `ControllerApp` builds the services that do the work from it — the
+/// lease heartbeat, the reconcile service, the drift service, the worker lanes, and the extra
+/// services given (a check scheduler, an outbox sender, an HTTP server).
 ///
 /// `devsys serve` runs them until SIGTERM or SIGINT; `devsys run --until-idle` runs the same
-/// services with an idle watch that ends the group once nothing is due. A check scheduler, an
-/// outbox sender and an HTTP server are one more service each.
+/// services with an idle watch that ends the group once nothing is due.
 public final class Controller: Sendable {
     public let repositoryPath: String
     public let state: StateDirectory

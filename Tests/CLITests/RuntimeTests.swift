@@ -210,11 +210,15 @@ import Glibc
         let output = (try? String(contentsOfFile: site.team.scratch.path("deploy.log"), encoding: .utf8)) ?? ""
         #expect(ended.status == 0, "\(output)\n\(site.serveLog)")
         #expect(output.contains("deployed \(first.prefix(12)) to staging as deploy/staging/0001"), "\(output)")
-        #expect(Self.eventually { site.served == second }, "the push is deployed after the person's deploy: \(site.serveLog)")
+        // The push is deployed after the person's deploy: both are tags, in order.
+        let tags = { try? git("for-each-ref", "--format=%(refname:short) %(*objectname)", "refs/tags/deploy/staging", in: site.team.bare) }
+        #expect(
+            Self.eventually { tags() == "deploy/staging/0001 \(first)\ndeploy/staging/0002 \(second)\n" },
+            "\(tags() ?? "")\n\(site.serveLog)"
+        )
+        #expect(site.served == second)
 
-        // Both are tags, in order; each deploy ran once; each is audited with who asked.
-        let tags = try git("for-each-ref", "--format=%(refname:short) %(*objectname)", "refs/tags/deploy/staging", in: site.team.bare)
-        #expect(tags == "deploy/staging/0001 \(first)\ndeploy/staging/0002 \(second)\n", "\(tags)")
+        // Each deploy ran once; each is audited with who asked.
         struct Row: Decodable {
             var actor: String
             var action: String
