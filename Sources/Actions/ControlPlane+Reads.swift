@@ -14,6 +14,12 @@ extension ControlPlane {
         try await read(actor, "status") { [self] in try ControllerStatus.read(repositoryPath: repositoryPath, store: store) }
     }
 
+    /// Every environment devsys.yaml names on the trunk: its env ref, what is live, and per host
+    /// the deploy tag that lists it — from git and the store, without asking the hosts.
+    public func environments(by actor: Principal) async throws -> [ControllerStatus.Environment] {
+        try await status(by: actor).environments
+    }
+
     /// What each host of each environment serves, asking the hosts; per environment, why its hosts
     /// could not be asked at all.
     public func hostStates(by actor: Principal) async throws -> (hosts: [String: [DeploymentAgent.HostState]], problems: [String: String]) {

@@ -175,6 +175,10 @@ import Testing
         #expect(try await environments.deployed(environment: "prod", by: Self.admin).succeeded, "admin may deploy where approval: admin")
         let tag = try #require(try refs.tags().last)
         #expect(tag.fields["Actor"] == "Grace Hopper <grace@example.com>")
+        let shown = try await environments.environments(by: Self.viewer)
+        #expect(shown.map(\.name) == ["staging", "prod"])
+        #expect(shown.first?.live == second && shown.first?.liveTag == "deploy/staging/0004")
+        #expect(shown.first?.hosts.map { "\($0.host) \($0.deploy ?? "-") \($0.live)" } == ["h1 deploy/staging/0004 true"])
 
         let rows = try store.audit(Store.AuditFilter(limit: 100)).reversed().map { "\($0.actor)|\($0.role)|\($0.action)|\($0.target)|\($0.outcome)" }
         let grace = "Grace Hopper <grace@example.com>|deployer"
