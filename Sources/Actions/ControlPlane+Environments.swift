@@ -154,6 +154,7 @@ extension ControlPlane {
     ///   (`DeployOutcome.Failure`, with its code and category).
     public func follow(_ handle: DeployHandle, progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> DeploymentAgent.Report {
         var seen = handle.since
+        var said: String?
         while true {
             guard let job = try await offload({ [store] in try store.job(id: handle.jobID) }) else {
                 throw StoreError.jobNotFound(id: handle.jobID)
@@ -171,6 +172,14 @@ extension ControlPlane {
                 if try await runHere(handle, progress: progress) { continue }
             case .leased:
                 break
+            }
+            // Where the job is, said once per change: waiting in the deploy lane, or running.
+            let whereItIs =
+                "\(handle.action) of \(handle.commit.prefix(12)) to \(handle.environment) "
+                + (job.state == .leased ? "runs on \(job.leaseOwner ?? "a controller")" : "waits in the deploy lane (job \(job.id))")
+            if whereItIs != said {
+                progress(whereItIs)
+                said = whereItIs
             }
             let events = try await offload { [store, seen] in try store.events(after: seen) }
             for event in events {

@@ -210,6 +210,8 @@ import Glibc
         let output = (try? String(contentsOfFile: site.team.scratch.path("deploy.log"), encoding: .utf8)) ?? ""
         #expect(ended.status == 0, "\(output)\n\(site.serveLog)")
         #expect(output.contains("deployed \(first.prefix(12)) to staging as deploy/staging/0001"), "\(output)")
+        let following = ["deploy of \(first.prefix(12)) to staging runs on ", "deploy of \(first.prefix(12)) to staging waits in the deploy lane"]
+        #expect(following.contains { output.contains($0) }, "the command says where its deploy is: \(output)")
         // The push is deployed after the person's deploy: both are tags, in order.
         let tags = { try? git("for-each-ref", "--format=%(refname:short) %(*objectname)", "refs/tags/deploy/staging", in: site.team.bare) }
         #expect(
