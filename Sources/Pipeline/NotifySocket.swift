@@ -22,7 +22,7 @@ public enum NotifySocket {
     }
 
     /// A bound socket that a controller waits on.
-    public final class Listener: @unchecked Sendable {
+    public final class Listener: Sendable {
         private let descriptor: Int32
         public let url: URL
 

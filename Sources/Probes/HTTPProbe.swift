@@ -63,13 +63,9 @@ public enum HTTPProbe {
         for (name, value) in headers { request.headers.replaceOrAdd(name: name, value: value) }
         request.headers.replaceOrAdd(name: "Connection", value: "close")
         request.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
-        let clock = ContinuousClock()
-        let start = clock.now
-        let milliseconds = { () -> Int in
-            let elapsed = clock.now - start
-            return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-        }
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let start = ContinuousClock.now
+        let milliseconds = { @Sendable in (ContinuousClock.now - start).milliseconds }
+        let nanoseconds = timeout.nanoseconds
         return client.execute(request: request, deadline: .now() + .nanoseconds(nanoseconds)).map { response in
             Response(
                 status: Int(response.status.code),

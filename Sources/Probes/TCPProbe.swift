@@ -20,13 +20,9 @@ public enum TCPProbe {
     /// Connects within `timeout`; with `send`, writes it; with `expect`, reads until the answer
     /// contains it (or the peer closes, or the time is up).
     public static func check(host: String, port: Int, send: String? = nil, expect: String? = nil, timeout: Duration) async -> Result {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let milliseconds = { () -> Int in
-            let elapsed = clock.now - start
-            return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-        }
-        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        let start = ContinuousClock.now
+        let milliseconds = { @Sendable in (ContinuousClock.now - start).milliseconds }
+        let nanoseconds = timeout.nanoseconds
         let deadline = NIODeadline.now() + .nanoseconds(nanoseconds)
         // One loop for the connection and the collector, so what it gathers is touched on that loop only.
         let loop = MultiThreadedEventLoopGroup.singleton.any()

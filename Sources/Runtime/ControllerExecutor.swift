@@ -8,6 +8,9 @@ import Pipeline
 ///
 /// These threads only run the services' async code between awaits; blocking C calls go to the
 /// blocking pool (`Processes.BlockingPool`).
+///
+/// `@unchecked Sendable`: its queue is guarded by the `NSCondition` its threads sleep on, which a
+/// `Mutex` cannot offer (a thread pool waits for work on a condition variable).
 final class ControllerExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
