@@ -102,7 +102,7 @@ let package = Package(
             ]
         ),
         // What the tests share that runs real programs: an sshd on 127.0.0.1 with generated keys, php -S.
-        .target(name: "TestSupport", dependencies: ["SSH"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SSH", "CPosix"], path: "Tests/TestSupport"),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
         .testTarget(name: "SpecsTests", dependencies: ["Specs", "TestSupport"]),

@@ -1,3 +1,4 @@
+import CPosix
 import Foundation
 
 #if canImport(Glibc)
@@ -79,8 +80,7 @@ public final class ChildProcess: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let directory {
             // First, so that the child starts there; every path below is absolute.
-            guard let addChdir = Self.addChdir else { throw TestFailure("posix_spawn cannot set a working directory on this system") }
-            guard addChdir(&actions, directory) == 0 else { throw TestFailure("cannot start \(program) in \(directory)") }
+            guard cposix_spawn_file_actions_addchdir(&actions, directory) == 0 else { throw TestFailure("cannot start \(program) in \(directory)") }
         }
         if let input, let folder {
             let path = folder.appendingPathComponent("in").path
@@ -128,13 +128,6 @@ public final class ChildProcess: @unchecked Sendable {
         }
         self.pid = pid
     }
-
-    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), which Swift's Glibc module does not
-    /// declare (it needs `_GNU_SOURCE`); looked up once by name.
-    private static let addChdir: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32).self)
-    }()
 
     deinit {
         if !hasExited { stop(signal: SIGKILL) }
