@@ -2,6 +2,7 @@ import Foundation
 
 enum ChecksFileKey: String, YAMLKey {
     case checks
+    case regressionWindowSeconds = "regression_window_s"
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -12,6 +13,8 @@ enum CheckKey: String, YAMLKey {
     case timeoutSeconds = "timeout_s"
     case failureThreshold = "failure_threshold"
     case successThreshold = "success_threshold"
+    case dependsOn = "depends_on"
+    case maintenance
 
     static let probes: [CheckKey] = [.http, .tcp, .script, .log, .synthetic]
     static let table = YAMLKeyTable<Self>()
@@ -51,6 +54,14 @@ enum LogCheckKey: String, YAMLKey {
     static let table = YAMLKeyTable<Self>()
 }
 
+enum MaintenanceKey: String, YAMLKey {
+    case start
+    case durationMinutes = "duration_m"
+    case weekdays, timezone
+
+    static let table = YAMLKeyTable<Self>()
+}
+
 enum SyntheticStepKey: String, YAMLKey {
     case method, path, form, status
     case bodyContains = "body_contains"
@@ -77,24 +88,88 @@ enum MonitoringChecksReader {
         d.document = document
         guard let fields = d.fields(of: .root, as: ChecksFileKey.self) else { return nil }
         d.require([.checks], in: fields)
+        var window = MonitoringChecks.defaultRegressionWindowSeconds
+        var ok = true
+        if let v = fields[.regressionWindowSeconds] {
+            if let n = d.integer(v, in: 1...604_800) { window = n } else { ok = false }
+        }
         guard let value = fields[.checks], let items = d.list(value) else { return nil }
         var checks: [MonitoringChecks.Check] = []
         var names: [String: YAMLMark] = [:]
-        var ok = true
+        var dependencies: [(check: String, on: [TextItem])] = []
         for item in items {
-            guard let check = readCheck(item, environments: environments, names: &names, into: &d) else {
+            var on: [TextItem] = []
+            guard let check = readCheck(item, environments: environments, names: &names, dependsOn: &on, into: &d) else {
                 ok = false
                 continue
             }
             checks.append(check)
+            dependencies.append((check.name, on))
         }
-        return ok ? MonitoringChecks(checks: checks) : nil
+        ok = checkDependencies(dependencies, names: names, into: &d) && ok
+        return ok ? MonitoringChecks(checks: checks, regressionWindowSeconds: window) : nil
+    }
+
+    /// Every `depends_on` names another check of the file, and no check depends on itself through
+    /// others: a cycle would leave each of its checks silenced by the next.
+    private static func checkDependencies(
+        _ dependencies: [(check: String, on: [TextItem])],
+        names: [String: YAMLMark],
+        into d: inout DiagnosticCollector
+    ) -> Bool {
+        var ok = true
+        for (check, on) in dependencies {
+            for item in on {
+                if item.text == check {
+                    d.error("check '\(check)' depends on itself; name other checks in 'depends_on'", at: item.mark)
+                    ok = false
+                } else if names[item.text] == nil {
+                    d.error(
+                        "check '\(check)' depends on '\(item.text)', which is not a check in this file"
+                            + DidYouMean.hint(for: item.text, among: names.keys.sorted()),
+                        at: item.mark
+                    )
+                    ok = false
+                }
+            }
+        }
+        let edges = Dictionary(dependencies.map { ($0.check, $0.on.map(\.text)) }, uniquingKeysWith: { first, _ in first })
+        var reported = Set<String>()
+        for (check, on) in dependencies where !reported.contains(check) {
+            // The entry to blame is the one that leads on around the circle: the edge to its second check.
+            guard let cycle = Self.cycle(from: check, edges: edges), let first = on.first(where: { $0.text == cycle[1] }) else { continue }
+            reported.formUnion(cycle)
+            d.error(
+                "checks depend on each other in a circle: \((cycle + [check]).joined(separator: " → ")); remove one of these 'depends_on' entries",
+                at: first.mark
+            )
+            ok = false
+        }
+        return ok
+    }
+
+    /// The checks on a path from `start` back to itself, `start` first; nil when there is none.
+    private static func cycle(from start: String, edges: [String: [String]]) -> [String]? {
+        var path = [start]
+        var visited = Set<String>()
+        func walk(_ node: String) -> Bool {
+            for next in edges[node] ?? [] where next != node {
+                if next == start { return true }
+                guard visited.insert(next).inserted else { continue }
+                path.append(next)
+                if walk(next) { return true }
+                path.removeLast()
+            }
+            return false
+        }
+        return walk(start) ? path : nil
     }
 
     private static func readCheck(
         _ item: FieldValue,
         environments: Set<String>?,
         names: inout [String: YAMLMark],
+        dependsOn: inout [TextItem],
         into d: inout DiagnosticCollector
     ) -> MonitoringChecks.Check? {
         guard let fields = d.fields(of: item, as: CheckKey.self) else { return nil }
@@ -161,6 +236,17 @@ enum MonitoringChecksReader {
         if let v = fields[.successThreshold] {
             if let n = d.integer(v, in: 1...100) { check.successThreshold = n } else { ok = false }
         }
+        if let v = fields[.dependsOn] {
+            if let items = d.textList(v) {
+                dependsOn = items
+                check.dependsOn = items.map(\.text)
+            } else {
+                ok = false
+            }
+        }
+        if let v = fields[.maintenance] {
+            if let windows = readMaintenance(v, into: &d) { check.maintenance = windows } else { ok = false }
+        }
         if check.timeoutSeconds > check.intervalSeconds, let v = fields[.timeoutSeconds] ?? fields[.intervalSeconds] {
             d.warning(
                 "\(label): timeout_s (\(check.timeoutSeconds)) is longer than interval_s (\(check.intervalSeconds)); "
@@ -170,6 +256,69 @@ enum MonitoringChecksReader {
         }
         guard ok, name != nil, probe != nil else { return nil }
         return check
+    }
+
+    /// `maintenance:` — a list of `{start: "HH:MM", duration_m, weekdays: [mon…], timezone}`.
+    private static func readMaintenance(_ value: FieldValue, into d: inout DiagnosticCollector) -> [MonitoringChecks.MaintenanceWindow]? {
+        guard let items = d.list(value) else { return nil }
+        var windows: [MonitoringChecks.MaintenanceWindow] = []
+        var ok = true
+        for item in items {
+            guard let fields = d.fields(of: item, as: MaintenanceKey.self) else {
+                ok = false
+                continue
+            }
+            d.require([.start, .durationMinutes], in: fields)
+            var window = MonitoringChecks.MaintenanceWindow(startMinute: 0, durationMinutes: 0)
+            var complete = fields[.start] != nil && fields[.durationMinutes] != nil
+            if let v = fields[.start], let text = d.text(v) {
+                if let minute = Self.minuteOfDay(text) {
+                    window.startMinute = minute
+                } else {
+                    d.error("'\(d.name(v))' is '\(text)'; give the time of day as \"HH:MM\", like \"02:30\"", at: d.mark(v))
+                    complete = false
+                }
+            } else if fields[.start] != nil {
+                complete = false
+            }
+            if let v = fields[.durationMinutes] {
+                if let n = d.integer(v, in: 1...10_080) { window.durationMinutes = n } else { complete = false }
+            }
+            if let v = fields[.weekdays] {
+                if let days = d.list(v) {
+                    for day in days {
+                        if let weekday = d.choice(day, of: MonitoringChecks.MaintenanceWindow.Weekday.self) {
+                            window.weekdays.insert(weekday)
+                        } else {
+                            complete = false
+                        }
+                    }
+                } else {
+                    complete = false
+                }
+            }
+            if let v = fields[.timezone], let zone = d.text(v) {
+                if TimeZone(identifier: zone) != nil {
+                    window.timeZone = zone
+                } else {
+                    d.error("'\(d.name(v))' is '\(zone)', which is not a time zone; give an IANA name like 'Europe/Berlin' or 'UTC'", at: d.mark(v))
+                    complete = false
+                }
+            } else if fields[.timezone] != nil {
+                complete = false
+            }
+            if complete { windows.append(window) } else { ok = false }
+        }
+        return ok ? windows : nil
+    }
+
+    /// `"HH:MM"` (24-hour) as minutes after midnight.
+    static func minuteOfDay(_ text: String) -> Int? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
+            let hour = Int(parts[0]), let minute = Int(parts[1]), (0..<24).contains(hour), (0..<60).contains(minute)
+        else { return nil }
+        return hour * 60 + minute
     }
 
     private static func readPath(_ value: FieldValue?, into d: inout DiagnosticCollector) -> String? {

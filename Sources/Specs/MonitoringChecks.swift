@@ -27,6 +27,10 @@ public struct MonitoringChecks: Hashable, Sendable {
         public var timeoutSeconds: Int
         public var failureThreshold: Int
         public var successThreshold: Int
+        /// Names of other checks: while one of them is red, this one raises no regression or alert.
+        public var dependsOn: [String]
+        /// When a failure raises no regression or alert (it is still recorded).
+        public var maintenance: [MaintenanceWindow]
 
         public init(
             name: String,
@@ -35,7 +39,9 @@ public struct MonitoringChecks: Hashable, Sendable {
             intervalSeconds: Int = 30,
             timeoutSeconds: Int = 10,
             failureThreshold: Int = 3,
-            successThreshold: Int = 1
+            successThreshold: Int = 1,
+            dependsOn: [String] = [],
+            maintenance: [MaintenanceWindow] = []
         ) {
             self.name = name
             self.env = env
@@ -44,6 +50,8 @@ public struct MonitoringChecks: Hashable, Sendable {
             self.timeoutSeconds = timeoutSeconds
             self.failureThreshold = failureThreshold
             self.successThreshold = successThreshold
+            self.dependsOn = dependsOn
+            self.maintenance = maintenance
         }
     }
 
@@ -161,10 +169,38 @@ public struct MonitoringChecks: Hashable, Sendable {
         }
     }
 
-    public var checks: [Check]
+    /// A window of time in which a check's failures are recorded but raise nothing: `start` on each
+    /// of `weekdays` (every day when empty), for `durationMinutes`, in `timeZone`.
+    public struct MaintenanceWindow: Hashable, Sendable {
+        public enum Weekday: String, Hashable, Sendable, CaseIterable {
+            case mon, tue, wed, thu, fri, sat, sun
+        }
 
-    public init(checks: [Check]) {
+        /// Minutes after midnight: `"02:30"` is 150.
+        public var startMinute: Int
+        public var durationMinutes: Int
+        public var weekdays: Set<Weekday>
+        /// An IANA time zone identifier, like `Europe/Berlin`.
+        public var timeZone: String
+
+        public init(startMinute: Int, durationMinutes: Int, weekdays: Set<Weekday> = [], timeZone: String = "UTC") {
+            self.startMinute = startMinute
+            self.durationMinutes = durationMinutes
+            self.weekdays = weekdays
+            self.timeZone = timeZone
+        }
+    }
+
+    public var checks: [Check]
+    /// A check of an environment that turns red this long after a deploy there is a regression of
+    /// that deploy (`regression_window_s`).
+    public var regressionWindowSeconds: Int
+
+    public static let defaultRegressionWindowSeconds = 900
+
+    public init(checks: [Check], regressionWindowSeconds: Int = Self.defaultRegressionWindowSeconds) {
         self.checks = checks
+        self.regressionWindowSeconds = regressionWindowSeconds
     }
 
     /// Reads and checks monitoring/checks.yaml; with a `config`, each `env` must be one of its

@@ -331,9 +331,13 @@ struct MonitoringChecksTests {
                     intervalSeconds: 10,
                     timeoutSeconds: 5,
                     failureThreshold: 3,
-                    successThreshold: 2
+                    successThreshold: 2,
+                    dependsOn: ["db"],
+                    maintenance: [.init(startMinute: 120, durationMinutes: 30, weekdays: [.sun], timeZone: "Europe/Berlin")]
                 )
         )
+        #expect(checks?.regressionWindowSeconds == 600)
+        #expect(MonitoringChecks(checks: []).regressionWindowSeconds == 900, "the default")
         #expect(all[1] == .init(name: "db", probe: .tcp(.init(address: "127.0.0.1", port: 5432))))
         #expect(all[2].probe == .script(.init(run: "./scripts/smoke.sh")))
         #expect(all[3].probe == .log(.init(file: "/var/log/php/error.log", expectation: .absent("PHP Fatal error"))))
@@ -371,6 +375,43 @@ struct MonitoringChecksTests {
                 "7:21: missing required key 'address' in checks[5].tcp; without 'env', say which machine to connect to",
                 "7:37: unknown key 'intervl_s' in checks[5]; did you mean 'interval_s'?",
             ]
+        )
+    }
+
+    @Test("depends_on names other checks of the file, without a circle; maintenance windows read back or say what is wrong")
+    func dependenciesAndMaintenance() {
+        let (checks, diagnostics) = parse(
+            """
+            regression_window_s: 0
+            checks:
+              - { name: a, tcp: { address: db, port: 5432 }, depends_on: [a, nope, c] }
+              - { name: b, tcp: { address: db, port: 5432 }, depends_on: [dbb] }
+              - { name: c, tcp: { address: db, port: 5432 }, depends_on: [d] }
+              - { name: d, tcp: { address: db, port: 5432 }, depends_on: [a] }
+              - name: e
+                tcp: { address: db, port: 5432 }
+                maintenance:
+                  - { start: "2:30", duration_m: 30 }
+                  - { start: 02:30, duration_m: 0, weekdays: [sunday], timezone: Mars/Olympus }
+                  - { duration_m: 10, every: day }
+            """
+        )
+        #expect(checks == nil)
+        #expect(
+            diagnostics.summary == [
+                "1:22: 'regression_window_s' is 0; it must be from 1 to 604800",
+                "3:63: check 'a' depends on itself; name other checks in 'depends_on'",
+                "3:66: check 'a' depends on 'nope', which is not a check in this file",
+                "3:72: checks depend on each other in a circle: a → c → d → a; remove one of these 'depends_on' entries",
+                "4:63: check 'b' depends on 'dbb', which is not a check in this file",
+                "10:18: 'checks[4].maintenance[0].start' is '2:30'; give the time of day as \"HH:MM\", like \"02:30\"",
+                "11:37: 'checks[4].maintenance[1].duration_m' is 0; it must be from 1 to 10080",
+                "11:51: 'checks[4].maintenance[1].weekdays[0]' is 'sunday'; it must be one of mon, tue, wed, thu, fri, sat, sun",
+                "11:70: 'checks[4].maintenance[1].timezone' is 'Mars/Olympus', which is not a time zone; give an IANA name like 'Europe/Berlin' or 'UTC'",
+                "12:9: missing required key 'start' in checks[4].maintenance[2]",
+                "12:27: unknown key 'every' in checks[4].maintenance[2]; the keys here are: start, duration_m, weekdays, timezone",
+            ],
+            "\(diagnostics.summary.joined(separator: "\n"))"
         )
     }
 

@@ -58,6 +58,8 @@ enum Fixtures {
             timeout_s: 5
             failure_threshold: 3
             success_threshold: 2
+            depends_on: [db]
+            maintenance: [{ start: "02:00", duration_m: 30, weekdays: [sun], timezone: Europe/Berlin }]
           - { name: db, tcp: { address: 127.0.0.1, port: 5432 } }
           - { name: smoke, script: { run: ./scripts/smoke.sh } }
           - { name: php-errors, env: staging, log: { file: /var/log/php/error.log, absent: "PHP Fatal error" } }
@@ -66,6 +68,7 @@ enum Fixtures {
             synthetic:
               - { method: POST, path: /login.php, form: { user: demo }, status: 302 }
               - { path: /dashboard.php, body_contains: Welcome }
+        regression_window_s: 600
 
         """
 
