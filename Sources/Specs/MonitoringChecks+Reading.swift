@@ -21,11 +21,12 @@ enum CheckKey: String, YAMLKey {
 }
 
 enum HTTPCheckKey: String, YAMLKey {
-    case path, status
+    case path, url, method, headers, body, status
     case bodyContains = "body_contains"
     case bodyRegex = "body_regex"
     case json
     case maxMilliseconds = "max_ms"
+    case certMinDays = "cert_min_days"
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -37,7 +38,7 @@ enum JSONFieldKey: String, YAMLKey {
 }
 
 enum TCPCheckKey: String, YAMLKey {
-    case address, port
+    case address, port, send, expect
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -205,7 +206,9 @@ enum MonitoringChecksReader {
             d.error("\(label) has \(kinds); give each check exactly one probe (split it into several checks)", at: d.keyMark(probeFields[1].1))
         } else {
             let (kind, value) = probeFields[0]
-            if [.http, .log, .synthetic].contains(kind) && fields[.env] == nil {
+            // An http check with a full `url` asks that URL; the others ask every host of the env.
+            let asksURL = kind == .http && (d.pairs(value)?.contains { d.document.string($0.key) == HTTPCheckKey.url.rawValue } ?? false)
+            if [.http, .log, .synthetic].contains(kind) && !asksURL && fields[.env] == nil {
                 d.error("\(label) needs 'env': \(kind.rawValue) checks run against every host of an environment", at: fields.mark)
                 ok = false
             }
@@ -332,10 +335,43 @@ enum MonitoringChecksReader {
 
     private static func readHTTP(_ value: FieldValue, into d: inout DiagnosticCollector) -> MonitoringChecks.HTTPCheck? {
         guard let fields = d.fields(of: value, as: HTTPCheckKey.self) else { return nil }
-        d.require([.path], in: fields, what: "the request path, like '/'")
         var ok = true
-        let path = readPath(fields[.path], into: &d)
-        var check = MonitoringChecks.HTTPCheck(path: path ?? "/")
+        var check = MonitoringChecks.HTTPCheck()
+        switch (fields[.path], fields[.url]) {
+        case (nil, nil):
+            d.error("'\(d.name(value))' needs 'path' (asked of each host of the env) or 'url' (a full URL)", at: fields.mark)
+            ok = false
+        case (.some, .some(let url)):
+            d.error("'\(d.name(value))' has both 'path' and 'url'; give one of them", at: d.keyMark(url))
+            ok = false
+        case (.some(let path), nil):
+            check.path = readPath(path, into: &d)
+            ok = check.path != nil
+        case (nil, .some(let url)):
+            check.url = readURL(url, into: &d)
+            ok = check.url != nil
+        }
+        if let v = fields[.method] {
+            if let method = d.choice(v, of: MonitoringChecks.HTTPMethod.self) { check.method = method } else { ok = false }
+        }
+        if let v = fields[.headers] {
+            if let headers = readHeaders(v, into: &d) { check.headers = headers } else { ok = false }
+        }
+        if let v = fields[.body] {
+            check.body = d.text(v, allowEmpty: true)
+            ok = ok && check.body != nil
+        }
+        if let v = fields[.certMinDays] {
+            if let n = d.integer(v, in: 1...3650) {
+                check.certMinDays = n
+                if let url = check.url, !url.lowercased().hasPrefix("https://") {
+                    d.error("'\(d.name(v))' checks a TLS certificate, but '\(url)' is not https", at: d.mark(v))
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
+        }
         if let v = fields[.status] {
             if let n = d.integer(v, in: 100...599) { check.status = n } else { ok = false }
         }
@@ -377,7 +413,39 @@ enum MonitoringChecksReader {
         if let v = fields[.maxMilliseconds] {
             if let n = d.integer(v, in: 1...600_000) { check.maxMilliseconds = n } else { ok = false }
         }
-        return ok && path != nil ? check : nil
+        return ok ? check : nil
+    }
+
+    /// A full http(s) URL with a host.
+    private static func readURL(_ value: FieldValue, into d: inout DiagnosticCollector) -> String? {
+        guard let text = d.text(value) else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            d.error("'\(d.name(value))' is '\(text)'; give a full http or https URL, like 'https://example.com/health'", at: d.mark(value))
+            return nil
+        }
+        return text
+    }
+
+    /// `headers:` — a mapping of header names to single values.
+    private static func readHeaders(_ value: FieldValue, into d: inout DiagnosticCollector) -> [MonitoringChecks.Header]? {
+        guard let pairs = d.pairs(value) else {
+            d.error("'\(d.name(value))' must be a mapping of header names to values, found \(d.describe(value.node))", at: d.mark(value))
+            return nil
+        }
+        var headers: [MonitoringChecks.Header] = []
+        var ok = true
+        for pair in pairs {
+            let name = d.document.string(pair.key)
+            guard d.document.kind(pair.value) == .scalar, !name.isEmpty,
+                name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) })
+            else {
+                d.error("'\(d.name(value))' maps header names (letters, digits, '-') to single values", at: d.document.mark(pair.key))
+                ok = false
+                continue
+            }
+            headers.append(.init(name: name, value: d.document.string(pair.value)))
+        }
+        return ok ? headers : nil
     }
 
     private static func readTCP(_ value: FieldValue, hasEnv: Bool, into d: inout DiagnosticCollector) -> MonitoringChecks.TCPCheck? {
@@ -390,9 +458,19 @@ enum MonitoringChecksReader {
             address = d.text(v)
             ok = address != nil
         }
+        var send: String?
+        if let v = fields[.send] {
+            send = d.text(v)
+            ok = ok && send != nil
+        }
+        var expect: String?
+        if let v = fields[.expect] {
+            expect = d.text(v)
+            ok = ok && expect != nil
+        }
         guard let v = fields[.port], let port = d.integer(v, in: 1...65535), ok else { return nil }
         if !hasEnv && address == nil { return nil }
-        return .init(address: address, port: port)
+        return .init(address: address, port: port, send: send, expect: expect)
     }
 
     private static func readLog(_ value: FieldValue, into d: inout DiagnosticCollector) -> MonitoringChecks.LogCheck? {

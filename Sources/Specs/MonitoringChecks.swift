@@ -39,7 +39,7 @@ public struct MonitoringChecks: Hashable, Sendable {
             intervalSeconds: Int = 30,
             timeoutSeconds: Int = 10,
             failureThreshold: Int = 3,
-            successThreshold: Int = 1,
+            successThreshold: Int = 2,
             dependsOn: [String] = [],
             maintenance: [MaintenanceWindow] = []
         ) {
@@ -63,8 +63,31 @@ public struct MonitoringChecks: Hashable, Sendable {
         case synthetic([SyntheticStep])
     }
 
+    /// An HTTP request method a check may send.
+    public enum HTTPMethod: String, Hashable, Sendable, CaseIterable {
+        case GET, POST, PUT, PATCH, DELETE, HEAD
+    }
+
+    /// A request header, in file order.
+    public struct Header: Hashable, Sendable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
     public struct HTTPCheck: Hashable, Sendable {
-        public var path: String
+        /// Asked of every host of the check's environment (its `url` + `path`); nil when `url` is set.
+        public var path: String?
+        /// A full URL, asked as it is instead of the environment's hosts.
+        public var url: String?
+        public var method: HTTPMethod
+        public var headers: [Header]
+        /// The request body, sent as it is.
+        public var body: String?
         public var status: Int
         public var bodyContains: String?
         /// A regular expression (ICU syntax) the body must match.
@@ -72,21 +95,33 @@ public struct MonitoringChecks: Hashable, Sendable {
         public var json: JSONFieldCheck?
         /// Slowest acceptable response, in milliseconds.
         public var maxMilliseconds: Int?
+        /// For https: the server's certificate must stay valid at least this many more days.
+        public var certMinDays: Int?
 
         public init(
-            path: String,
+            path: String? = nil,
+            url: String? = nil,
+            method: HTTPMethod = .GET,
+            headers: [Header] = [],
+            body: String? = nil,
             status: Int = 200,
             bodyContains: String? = nil,
             bodyRegex: String? = nil,
             json: JSONFieldCheck? = nil,
-            maxMilliseconds: Int? = nil
+            maxMilliseconds: Int? = nil,
+            certMinDays: Int? = nil
         ) {
             self.path = path
+            self.url = url
+            self.method = method
+            self.headers = headers
+            self.body = body
             self.status = status
             self.bodyContains = bodyContains
             self.bodyRegex = bodyRegex
             self.json = json
             self.maxMilliseconds = maxMilliseconds
+            self.certMinDays = certMinDays
         }
     }
 
@@ -106,10 +141,16 @@ public struct MonitoringChecks: Hashable, Sendable {
         /// Nil: each host of the check's environment.
         public var address: String?
         public var port: Int
+        /// Written once connected.
+        public var send: String?
+        /// Text the answer must contain.
+        public var expect: String?
 
-        public init(address: String? = nil, port: Int) {
+        public init(address: String? = nil, port: Int, send: String? = nil, expect: String? = nil) {
             self.address = address
             self.port = port
+            self.send = send
+            self.expect = expect
         }
     }
 
@@ -139,9 +180,7 @@ public struct MonitoringChecks: Hashable, Sendable {
     }
 
     public struct SyntheticStep: Hashable, Sendable {
-        public enum Method: String, Hashable, Sendable, CaseIterable {
-            case GET, POST, PUT, PATCH, DELETE, HEAD
-        }
+        public typealias Method = HTTPMethod
 
         public var method: Method
         public var path: String

@@ -415,6 +415,65 @@ struct MonitoringChecksTests {
         )
     }
 
+    @Test("http checks send a method, headers and a body, to a path on every host or to a full URL; tcp checks send and expect")
+    func requests() throws {
+        let (checks, diagnostics) = parse(
+            """
+            checks:
+              - name: api
+                env: staging
+                http:
+                  path: /api/posts
+                  method: POST
+                  headers: { Content-Type: application/json, X-Token: abc }
+                  body: '{"title": "probe"}'
+                  status: 201
+                  json: { field: data.id }
+              - { name: site, http: { url: "https://blog.example.com/", cert_min_days: 14 } }
+              - { name: smtp, tcp: { address: mail, port: 25, send: "EHLO devsys\\r\\n", expect: "250" } }
+            """
+        )
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let all = try #require(checks).checks
+        #expect(
+            all[0].probe
+                == .http(
+                    .init(
+                        path: "/api/posts",
+                        method: .POST,
+                        headers: [.init(name: "Content-Type", value: "application/json"), .init(name: "X-Token", value: "abc")],
+                        body: #"{"title": "probe"}"#,
+                        status: 201,
+                        json: .init(field: "data.id")
+                    )
+                )
+        )
+        #expect(all[1].env == nil && all[1].probe == .http(.init(url: "https://blog.example.com/", certMinDays: 14)))
+        #expect(all[2].probe == .tcp(.init(address: "mail", port: 25, send: "EHLO devsys\r\n", expect: "250")))
+        #expect(all[2].successThreshold == 2 && all[2].failureThreshold == 3, "the defaults")
+
+        let (_, mistakes) = parse(
+            """
+            checks:
+              - { name: a, env: staging, http: { status: 200 } }
+              - { name: b, env: staging, http: { path: /, url: "http://x/" } }
+              - { name: c, http: { url: "blog.example.com", method: FETCH } }
+              - { name: d, http: { url: "http://x/", cert_min_days: 7, headers: [a] } }
+            """
+        )
+        #expect(
+            mistakes.summary == [
+                "2:36: 'checks[0].http' needs 'path' (asked of each host of the env) or 'url' (a full URL)",
+                "3:47: 'checks[1].http' has both 'path' and 'url'; give one of them",
+                "4:29: 'checks[2].http.url' is 'blog.example.com'; give a full http or https URL, like 'https://example.com/health'",
+                "4:57: 'checks[2].http.method' is 'FETCH'; it must be one of GET, POST, PUT, PATCH, DELETE, HEAD",
+                "5:57: 'checks[3].http.cert_min_days' checks a TLS certificate, but 'http://x/' is not https",
+                "5:69: 'checks[3].http.headers' must be a mapping of header names to values, found a list",
+            ],
+            "\(mistakes.summary.joined(separator: "\n"))"
+        )
+    }
+
     @Test("MonitoringChecksFile checks environments against the validator's devsys.yaml")
     func checksFile() {
         let text = Fixtures.checksYAML.replacingOccurrences(of: "env: staging                      #", with: "env: stagng #")
