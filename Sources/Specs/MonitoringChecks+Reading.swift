@@ -55,6 +55,12 @@ enum LogCheckKey: String, YAMLKey {
     static let table = YAMLKeyTable<Self>()
 }
 
+enum CaptureKey: String, YAMLKey {
+    case regex, json, header
+
+    static let table = YAMLKeyTable<Self>()
+}
+
 enum MaintenanceKey: String, YAMLKey {
     case start
     case durationMinutes = "duration_m"
@@ -64,8 +70,9 @@ enum MaintenanceKey: String, YAMLKey {
 }
 
 enum SyntheticStepKey: String, YAMLKey {
-    case method, path, form, status
+    case method, path, form, headers, body, status
     case bodyContains = "body_contains"
+    case capture
 
     static let table = YAMLKeyTable<Self>()
 }
@@ -506,6 +513,7 @@ enum MonitoringChecksReader {
             return nil
         }
         var steps: [MonitoringChecks.SyntheticStep] = []
+        var captured = Set<String>()
         var ok = true
         for item in items {
             guard let fields = d.fields(of: item, as: SyntheticStepKey.self) else {
@@ -533,6 +541,13 @@ enum MonitoringChecksReader {
                     ok = false
                 }
             }
+            if let v = fields[.headers] {
+                if let headers = readHeaders(v, into: &d) { step.headers = headers } else { ok = false }
+            }
+            if let v = fields[.body] {
+                step.body = d.text(v, allowEmpty: true)
+                ok = ok && step.body != nil
+            }
             if let v = fields[.status] {
                 if let n = d.integer(v, in: 100...599) { step.status = n } else { ok = false }
             }
@@ -540,8 +555,85 @@ enum MonitoringChecksReader {
                 step.bodyContains = d.text(v)
                 ok = ok && step.bodyContains != nil
             }
+            // A value is used only by a step after the one that captures it.
+            let uses = [step.path] + step.form.map(\.value) + step.headers.map(\.value) + [step.body].compactMap { $0 }
+            for name in Set(uses.flatMap(Self.references)).sorted() where !captured.contains(name) {
+                d.error(
+                    "step \(steps.count + 1) uses '${\(name)}', which no step before it captures; "
+                        + "add 'capture: { \(name): { regex: … } }' to an earlier step",
+                    at: fields.mark
+                )
+                ok = false
+            }
+            if let v = fields[.capture] {
+                if let captures = readCaptures(v, into: &d) {
+                    step.captures = captures
+                    captured.formUnion(captures.map(\.name))
+                } else {
+                    ok = false
+                }
+            }
             steps.append(step)
         }
         return ok ? steps : nil
+    }
+
+    /// The names a text refers to as `${name}`.
+    static func references(in text: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let open = rest.range(of: "${") {
+            rest = rest[open.upperBound...]
+            guard let close = rest.firstIndex(of: "}") else { break }
+            names.append(String(rest[..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
+    /// `capture:` — a mapping of names to one source each: `regex` (with a group), `json` or `header`.
+    private static func readCaptures(_ value: FieldValue, into d: inout DiagnosticCollector) -> [MonitoringChecks.Capture]? {
+        guard let pairs = d.pairs(value) else {
+            d.error("'\(d.name(value))' must map names to what to capture, like 'token: { regex: \"token=(\\\\w+)\" }'", at: d.mark(value))
+            return nil
+        }
+        var captures: [MonitoringChecks.Capture] = []
+        var ok = true
+        for pair in pairs {
+            let name = d.document.string(pair.key)
+            guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                d.error("'\(name)' cannot name a captured value: use letters, digits and '_', like 'csrf_token'", at: d.document.mark(pair.key))
+                ok = false
+                continue
+            }
+            let field = FieldValue(node: pair.value)
+            guard let sources = d.fields(of: field, as: CaptureKey.self) else {
+                ok = false
+                continue
+            }
+            let given = [CaptureKey.regex, .json, .header].compactMap { key in sources[key].map { (key, $0) } }
+            guard given.count == 1, let (key, source) = given.first, let text = d.text(source) else {
+                if given.count != 1 {
+                    d.error("capture '\(name)' needs exactly one of regex, json, header", at: d.document.mark(pair.key))
+                }
+                ok = false
+                continue
+            }
+            switch key {
+            case .regex:
+                guard let pattern = try? NSRegularExpression(pattern: text), pattern.numberOfCaptureGroups >= 1 else {
+                    d.error(
+                        "capture '\(name)': '\(text)' must be a valid regular expression with a group, like 'token=(\\w+)'; its first group is the value",
+                        at: d.mark(source)
+                    )
+                    ok = false
+                    continue
+                }
+                captures.append(.init(name: name, source: .regex(text)))
+            case .json: captures.append(.init(name: name, source: .json(text)))
+            case .header: captures.append(.init(name: name, source: .header(text)))
+            }
+        }
+        return ok ? captures : nil
     }
 }

@@ -179,6 +179,9 @@ public struct MonitoringChecks: Hashable, Sendable {
         }
     }
 
+    /// One request of a synthetic check. Cookies the site sets are kept for the steps after it;
+    /// `${name}` in the path, a form value, a header value or the body is replaced by what an
+    /// earlier step captured as `name`.
     public struct SyntheticStep: Hashable, Sendable {
         public typealias Method = HTTPMethod
 
@@ -186,15 +189,51 @@ public struct MonitoringChecks: Hashable, Sendable {
         public var path: String
         /// Form fields sent URL-encoded, in file order.
         public var form: [FormField]
+        public var headers: [Header]
+        public var body: String?
         public var status: Int
         public var bodyContains: String?
+        /// Values this step's response gives the steps after it.
+        public var captures: [Capture]
 
-        public init(method: Method = .GET, path: String, form: [FormField] = [], status: Int = 200, bodyContains: String? = nil) {
+        public init(
+            method: Method = .GET,
+            path: String,
+            form: [FormField] = [],
+            headers: [Header] = [],
+            body: String? = nil,
+            status: Int = 200,
+            bodyContains: String? = nil,
+            captures: [Capture] = []
+        ) {
             self.method = method
             self.path = path
             self.form = form
+            self.headers = headers
+            self.body = body
             self.status = status
             self.bodyContains = bodyContains
+            self.captures = captures
+        }
+    }
+
+    /// A value taken from a response, by name.
+    public struct Capture: Hashable, Sendable {
+        public enum Source: Hashable, Sendable {
+            /// The first group of a regular expression (ICU syntax) matched against the body.
+            case regex(String)
+            /// A field of a JSON body, by dotted path (`data.token`).
+            case json(String)
+            /// A response header.
+            case header(String)
+        }
+
+        public var name: String
+        public var source: Source
+
+        public init(name: String, source: Source) {
+            self.name = name
+            self.source = source
         }
     }
 

@@ -474,6 +474,55 @@ struct MonitoringChecksTests {
         )
     }
 
+    @Test("a synthetic check captures values from one response and uses them in the next steps")
+    func syntheticCaptures() throws {
+        let (checks, diagnostics) = parse(
+            #"""
+            checks:
+              - name: login
+                env: staging
+                synthetic:
+                  - { path: /login.php, capture: { csrf: { regex: 'name="csrf" value="([^"]+)"' } } }
+                  - method: POST
+                    path: /login.php
+                    form: { user: demo, csrf: "${csrf}" }
+                    status: 302
+                    capture: { session: { header: Set-Cookie }, next: { json: data.next } }
+                  - { path: "/dashboard.php?from=${next}", headers: { X-Session: "${session}" }, body_contains: Welcome }
+            """#
+        )
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        guard case .synthetic(let steps) = try #require(checks).checks[0].probe else {
+            Issue.record("not a synthetic check")
+            return
+        }
+        #expect(steps[0].captures == [.init(name: "csrf", source: .regex(#"name="csrf" value="([^"]+)""#))])
+        #expect(steps[1].form == [.init(name: "user", value: "demo"), .init(name: "csrf", value: "${csrf}")])
+        #expect(steps[1].captures.map(\.name) == ["session", "next"])
+        #expect(steps[2].headers == [.init(name: "X-Session", value: "${session}")])
+
+        let (_, mistakes) = parse(
+            """
+            checks:
+              - name: login
+                env: staging
+                synthetic:
+                  - { path: "/a?t=${token}", capture: { token: { regex: "token=\\\\w+" }, 2fa: { json: a }, x: { json: a, header: b } } }
+                  - { path: /b, form: { t: "${tokn}" } }
+            """
+        )
+        #expect(
+            mistakes.summary == [
+                "5:9: step 1 uses '${token}', which no step before it captures; add 'capture: { token: { regex: … } }' to an earlier step",
+                #"5:61: capture 'token': 'token=\w+' must be a valid regular expression with a group, like 'token=(\w+)'; its first group is the value"#,
+                "5:77: '2fa' cannot name a captured value: use letters, digits and '_', like 'csrf_token'",
+                "5:95: capture 'x' needs exactly one of regex, json, header",
+                "6:9: step 2 uses '${tokn}', which no step before it captures; add 'capture: { tokn: { regex: … } }' to an earlier step",
+            ],
+            "\(mistakes.summary.joined(separator: "\n"))"
+        )
+    }
+
     @Test("MonitoringChecksFile checks environments against the validator's devsys.yaml")
     func checksFile() {
         let text = Fixtures.checksYAML.replacingOccurrences(of: "env: staging                      #", with: "env: stagng #")
