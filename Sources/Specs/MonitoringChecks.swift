@@ -68,8 +68,8 @@ public struct MonitoringChecks: Hashable, Sendable {
         case GET, POST, PUT, PATCH, DELETE, HEAD
     }
 
-    /// A request header, in file order.
-    public struct Header: Hashable, Sendable {
+    /// A name and its value, in file order: a request header, or a form field.
+    public struct NamedValue: Hashable, Sendable {
         public var name: String
         public var value: String
 
@@ -78,6 +78,10 @@ public struct MonitoringChecks: Hashable, Sendable {
             self.value = value
         }
     }
+
+    public typealias Header = NamedValue
+    /// A form field, sent URL-encoded.
+    public typealias FormField = NamedValue
 
     public struct HTTPCheck: Hashable, Sendable {
         /// Asked of every host of the check's environment (its `url` + `path`); nil when `url` is set.
@@ -234,16 +238,6 @@ public struct MonitoringChecks: Hashable, Sendable {
         public init(name: String, source: Source) {
             self.name = name
             self.source = source
-        }
-    }
-
-    public struct FormField: Hashable, Sendable {
-        public var name: String
-        public var value: String
-
-        public init(name: String, value: String) {
-            self.name = name
-            self.value = value
         }
     }
 
